@@ -1,0 +1,92 @@
+/**
+ * The load harness end to end, tiny: a 20-subscriber fanout for 2 s against the
+ * baseline and, when the Herald CLI is built, against Herald too, through the
+ * real command; the JSON report must parse and show deliveries and no errors.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { heraldBuilt } from "../src/servers.js";
+import type { Report } from "../src/report.js";
+
+const CLI = fileURLToPath(new URL("../src/cli.js", import.meta.url));
+
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    // SIGTERM first: the CLI then stops the servers it started.
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 3_000).unref();
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+test("a tiny fanout delivers with no errors and writes a parsable JSON report", { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "herald-loadtest-"));
+  try {
+    const out = join(dir, "report.json");
+    const withHerald = heraldBuilt();
+    const target = withHerald ? "both" : "baseline";
+    const { code, output } = await runCli(["fanout", "--target", target, "--connections", "20", "--duration", "2", "--settle", "200", "--out", out], 45_000);
+    assert.equal(code, 0, `loadtest exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(out, "utf8")) as Report;
+    assert.equal(report.scenario, "fanout");
+    assert.deepEqual(report.skipped, [], `skipped: ${JSON.stringify(report.skipped)}`);
+    assert.deepEqual(
+      report.runs.map((r) => r.target),
+      withHerald ? ["baseline", "herald"] : ["baseline"],
+    );
+    for (const r of report.runs) {
+      assert.equal(r.connections.established, 20, `${r.target}: ${JSON.stringify(r.connections)}`);
+      assert.ok(r.publishing.published > 0, `${r.target} published nothing`);
+      assert.ok(r.delivered > 0, `${r.target} delivered nothing`);
+      assert.equal(r.delivered, r.expectedDeliveries, `${r.target}: every subscriber gets every message`);
+      assert.equal(r.errors.total, 0, `${r.target} errors: ${JSON.stringify(r.errors)}`);
+      assert.ok(r.server.cpuMicrosPerDelivery > 0, `${r.target}: server CPU per delivery was not measured`);
+      assert.ok(r.server.rssBeforeBytes > 0 && r.latencyMs.max >= r.latencyMs.p50);
+    }
+    if (withHerald) assert.equal(report.ratios.length, 1, "herald is reported as a ratio to the baseline");
+    assert.match(output, /server CPU µs per delivery/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a frozen subscriber under the drop policy: Herald keeps it, counts it in herald_slow_consumer_total and logs it", { timeout: 90_000 }, async (t) => {
+  if (!heraldBuilt()) {
+    t.skip("Herald is not built");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "herald-loadtest-"));
+  try {
+    const out = join(dir, "report.json");
+    // 60 KB bodies fill the frozen socket's kernel buffers within a second; then the 256 KiB limit applies.
+    const args = ["slow-consumer", "--target", "herald", "--connections", "20", "--frozen", "1", "--size", "60000", "--duration", "3", "--settle", "200"];
+    args.push("--server-env", "HERALD_SLOW_CONSUMER_POLICY=drop", "--server-env", "HERALD_MAX_OUTBOUND_BYTES=256KiB", "--out", out);
+    const { code, output } = await runCli(args, 75_000);
+    assert.equal(code, 0, `loadtest exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(out, "utf8")) as Report;
+    assert.deepEqual(report.skipped, [], `skipped: ${JSON.stringify(report.skipped)}`);
+    const frozenRun = report.runs.find((r) => r.label === "1-frozen");
+    assert.ok(frozenRun?.frozen, `no frozen run in ${JSON.stringify(report.runs.map((r) => r.label))}`);
+    assert.equal(frozenRun.errors.total, 0, `healthy subscribers had errors: ${JSON.stringify(frozenRun.errors)}`);
+    assert.equal(frozenRun.frozen.closedByServer, 0, "drop keeps the slow connection open");
+    assert.ok((frozenRun.frozen.serverSlowConsumers?.["drop"] ?? 0) >= 1, `herald_slow_consumer_total: ${JSON.stringify(frozenRun.frozen.serverSlowConsumers)}`);
+    assert.ok(frozenRun.frozen.serverLogLines >= 1, "Herald logged no slow-consumer line");
+    assert.ok(frozenRun.frozen.deliveredWhenThawed < frozenRun.publishing.accepted, "the frozen subscriber missed what was dropped");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

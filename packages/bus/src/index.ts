@@ -1,0 +1,10 @@
+export * from "./bus.js";
+export { LocalBus } from "./local-bus.js";
+export { RefCounts } from "./ref-counts.js";
+export { Listeners } from "./typed-emitter.js";
+export * from "./destinations.js";
+export { RedisBus, DEFAULT_CHANNEL_PREFIX } from "./redis-bus.js";
+export type { RedisBusOptions, RedisBusStats } from "./redis-bus.js";
+export { encodeEnvelope, decodeEnvelope, decodeEnvelopeWithOrigin, EnvelopeError } from "./envelope.js";
+export { createBus, whenBusUp } from "./create-bus.js";
+export type { CreateBusOptions } from "./create-bus.js";

@@ -1,0 +1,15 @@
+export * from "./history.js";
+export { MemoryHistory } from "./memory-history.js";
+export type { MemoryHistoryOptions } from "./memory-history.js";
+export { RedisHistory } from "./redis-history.js";
+export type { RedisHistoryOptions } from "./redis-history.js";
+export { streamKeys, keySlot, hashedPart, DEFAULT_KEY_PREFIX } from "./redis-keys.js";
+export type { StreamKeys } from "./redis-keys.js";
+export { newEpoch } from "./epoch.js";
+export { historyPolicy, DEFAULT_USER_HISTORY } from "./policy.js";
+export type { HistoryPolicy, HistoryPolicyConfig, HistoryRule } from "./policy.js";
+export { historyConfigFromEnv, historyPolicyFromEnv } from "./policy-env.js";
+export { compilePattern } from "./destination-pattern.js";
+export { PublishRouter } from "./publish-router.js";
+export { createHistory } from "./create-history.js";
+export type { CreateHistoryOptions } from "./create-history.js";

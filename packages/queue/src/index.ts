@@ -1,0 +1,17 @@
+export { QUEUE_NAME, JOB_NAME } from "./names.js";
+export type { NotificationJob, NotificationState, NotificationStateName, NotificationProcessor } from "./notification.js";
+export * from "./limits.js";
+export { validateNotification, assertNotification, destinationError, NotificationValidationError } from "./validate.js";
+export type { Validation, ValidateOptions } from "./validate.js";
+export type { NotificationQueue, EnqueueOptions, EnqueueResult, BatchItemResult } from "./notification-queue.js";
+export { isBatchError } from "./notification-queue.js";
+export { InlineNotificationQueue } from "./inline-notification-queue.js";
+export type { InlineQueueOptions } from "./inline-notification-queue.js";
+export { BullmqNotificationQueue, QueueUnavailableError } from "./bullmq-notification-queue.js";
+export type { BullmqQueueOptions } from "./bullmq-notification-queue.js";
+export { NOTIFICATION_JOB_OPTIONS } from "./job-options.js";
+export { backoffDelay, DEFAULT_RETRY_POLICY } from "./backoff.js";
+export type { RetryPolicy } from "./backoff.js";
+export { readProgress } from "./job-progress.js";
+export type { RetryProgress } from "./job-progress.js";
+export { ExpiringMap } from "./expiring-map.js";

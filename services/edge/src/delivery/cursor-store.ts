@@ -1,0 +1,124 @@
+import type { StreamPosition } from "@herald/bus";
+
+/**
+ * The acknowledged position of one durable subscription: every offset up to `offset` is
+ * settled, plus the offsets in `acked` above it (client-individual acks out of order).
+ */
+export interface CursorState {
+  readonly epoch: string;
+  readonly offset: number;
+  readonly acked: readonly number[];
+}
+
+/** Where durable cursors live: a Redis hash per owner in cluster mode, memory in the embedded default. */
+export interface CursorStore {
+  /** `owner` is the user (or CONNECT client-id); `key` names the subscription within it. */
+  load(owner: string, key: string): Promise<CursorState | undefined>;
+  save(owner: string, key: string, state: CursorState): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** "<epoch>:<offset>[:<acked,…>]"; epochs are base64url, so ":" never occurs in them. */
+export function encodeCursor(state: CursorState): string {
+  return state.acked.length > 0 ? `${state.epoch}:${state.offset}:${state.acked.join(",")}` : `${state.epoch}:${state.offset}`;
+}
+
+/** The stored form back, or undefined when it is not one (a foreign or corrupted value is ignored, not fatal). */
+export function decodeCursor(text: string | null | undefined): CursorState | undefined {
+  if (!text) return undefined;
+  const m = /^([^:]+):(\d{1,15})(?::([\d,]*))?$/.exec(text);
+  if (!m) return undefined;
+  const acked = m[3] ? m[3].split(",").filter((s) => s !== "").map(Number) : [];
+  return { epoch: m[1]!, offset: Number(m[2]), acked };
+}
+
+/** At most this many out-of-order acks are remembered above the contiguous offset. */
+export const MAX_ACKED_AHEAD = 10_000;
+
+/**
+ * A durable subscription's cursor in memory, written back to the store lazily (at most every
+ * `flushMs`, and on close). A write lost to a crash only moves the cursor back: the client sees
+ * those messages again, never loses one (at-least-once).
+ */
+export class DurableCursor {
+  private epoch: string | undefined;
+  private offset = 0;
+  private readonly acked = new Set<number>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: CursorStore,
+    readonly owner: string,
+    readonly key: string,
+    private readonly flushMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Reads the stored state; undefined when this subscription was never acknowledged. */
+  async load(): Promise<StreamPosition | undefined> {
+    const s = await this.store.load(this.owner, this.key);
+    if (!s) return undefined;
+    this.epoch = s.epoch;
+    this.offset = s.offset;
+    this.acked.clear();
+    for (const a of s.acked) if (a > s.offset) this.acked.add(a);
+    return { epoch: s.epoch, offset: s.offset };
+  }
+
+  /** Starts the cursor in `epoch` at `offset` when nothing is stored yet (a subscription that begins now). */
+  startAt(position: StreamPosition): void {
+    if (this.epoch !== undefined) return;
+    this.epoch = position.epoch;
+    this.offset = position.offset;
+    this.markDirty();
+  }
+
+  isAcked(position: StreamPosition): boolean {
+    return position.epoch === this.epoch && (position.offset <= this.offset || this.acked.has(position.offset));
+  }
+
+  ack(position: StreamPosition): void {
+    if (position.epoch !== this.epoch) {
+      // The stream was recreated: its offsets start again at 1.
+      this.epoch = position.epoch;
+      this.offset = 0;
+      this.acked.clear();
+    }
+    if (position.offset <= this.offset || this.acked.has(position.offset)) return;
+    this.acked.add(position.offset);
+    while (this.acked.delete(this.offset + 1)) this.offset++;
+    if (this.acked.size > MAX_ACKED_AHEAD) {
+      // Too many acks beyond one old unacked message: give that message up rather than grow without bound.
+      const lowest = Math.min(...this.acked);
+      this.offset = lowest;
+      this.acked.delete(lowest);
+      while (this.acked.delete(this.offset + 1)) this.offset++;
+    }
+    this.markDirty();
+  }
+
+  /** Writes now if anything changed; resolves when written. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.dirty || this.epoch === undefined) return this.writing;
+    this.dirty = false;
+    const state: CursorState = { epoch: this.epoch, offset: this.offset, acked: [...this.acked].sort((a, b) => a - b) };
+    this.writing = this.writing.then(() => this.store.save(this.owner, this.key, state)).catch((err: unknown) => {
+      // Try again later (a newer state may be written by then); meanwhile the old cursor only means repeats.
+      this.onError(err);
+      this.markDirty();
+    });
+    return this.writing;
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { aclRulesFromEnv, createAuthorizer, createTokenVerifier, jwtConfigFromEnv, limitsConfigFromEnv } from "@herald/auth";
+import type { Env } from "@herald/config";
+import type { Logger, Registry } from "@herald/observability";
+import type { EdgeNodeOptions } from "../edge-node.js";
+import { AclDestinationPolicy } from "./acl-policy.js";
+import { ConnectionAdmission } from "./connection-admission.js";
+import { JwtAuthenticator } from "./jwt-authenticator.js";
+import { createSendRateLimiter } from "./send-rate-limiter.js";
+import { securityMetrics } from "./security-metrics.js";
+
+/**
+ * The limits this module adds. The others (frame size, subscriptions, CONNECT
+ * timeout, node cap, API rate) are read by the edge and API configs already:
+ * hiding them here keeps one reader, and one validation, per variable.
+ */
+const NEW_LIMIT_VARIABLES = ["HERALD_MAX_CONNECTIONS_PER_USER", "HERALD_MAX_CONNECTIONS_PER_ADDRESS", "HERALD_SEND_RATE", "HERALD_SEND_BURST"] as const;
+
+function onlyNewLimits(env: Env): Env {
+  return Object.fromEntries(NEW_LIMIT_VARIABLES.map((name) => [name, env[name]]));
+}
+
+export type EdgeSecurity = Required<Pick<EdgeNodeOptions, "admission" | "sendLimiter" | "policy">> & Pick<EdgeNodeOptions, "authenticator">;
+
+/**
+ * The edge's security from the environment, as EdgeNode options:
+ * - a JWT key set (HERALD_JWT_*): JwtAuthenticator and the ACL policy (rules file or built-in rules);
+ * - no key: no authenticator (EdgeNode's OpenAuthenticator, which says it is open: anyone may
+ *   connect, as with Spring's broker), and still the ACL policy, so even then clients SEND only
+ *   where a rule allows (the built-in rules: /app/**; never /topic/** without a rule);
+ * - always: connections per user / per address and the SEND rate (limitsConfigFromEnv).
+ * Every mistake in the settings is a ConfigError naming the variable or the rules file.
+ */
+export function edgeSecurityFromEnv(env: Env, deps: { registry: Registry; logger: Logger }): EdgeSecurity {
+  const { registry, logger } = deps;
+  const metrics = securityMetrics(registry);
+  for (const action of ["subscribe", "send"] as const) metrics.aclDenials.inc({ action }, 0);
+  for (const limit of ["connections-per-user", "connections-per-address", "send-rate"]) metrics.limitRejections.inc({ limit }, 0);
+  const jwt = jwtConfigFromEnv(env);
+  const rules = aclRulesFromEnv(env);
+  const limits = limitsConfigFromEnv(onlyNewLimits(env));
+  const authenticator = jwt ? new JwtAuthenticator(createTokenVerifier(jwt), metrics, logger) : undefined;
+  const policy = new AclDestinationPolicy(createAuthorizer(rules), metrics);
+  return {
+    ...(authenticator ? { authenticator } : {}),
+    policy,
+    admission: new ConnectionAdmission(limits, logger),
+    sendLimiter: createSendRateLimiter(limits.sendRatePerSec, limits.sendBurst, logger),
+  };
+}

@@ -1,8 +1,11 @@
-import { createRedisClient, isCluster, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
+import { clusterNodeTarget, createRedisClient, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
 import { BusUnavailableError, type Bus, type BusEvents, type BusMessage, type BusState } from "./bus.js";
 import { randomBytes } from "node:crypto";
+import type { ChannelSubscriber, SubscriberHooks } from "./channel-subscriber.js";
+import { closeConnection, ConnectionSubscriber } from "./connection-subscriber.js";
 import { decodeEnvelopeWithOrigin, encodeEnvelope } from "./envelope.js";
 import { RefCounts } from "./ref-counts.js";
+import { ShardSubscriber } from "./shard-subscriber.js";
 import { Listeners } from "./typed-emitter.js";
 
 export const DEFAULT_CHANNEL_PREFIX = "herald:bus:";
@@ -54,10 +57,10 @@ type Client = Redis | Cluster;
  * (without a Redis round trip, and even while Redis is down); the envelope names its origin,
  * so the copy that comes back through Redis is dropped rather than delivered twice.
  *
- * Two connections: a publisher (auto-pipelined: all publishes of one event-loop turn leave in
- * one write; no offline queue, so publish fails fast while Redis is away) and a subscriber
- * whose subscriptions this class restores itself after a reconnect, from its current refcounts.
- * `state` is "down" until both are connected, and whenever either is not.
+ * A publisher connection (auto-pipelined: all publishes of one event-loop turn leave in one
+ * write; no offline queue, so publish fails fast while Redis is away) and a ChannelSubscriber
+ * (one connection, or one per shard master on a cluster) that restores exactly the channels
+ * wanted after every reconnect. `state` is "down" until both are ready, and whenever either is not.
  */
 export class RedisBus implements Bus {
   readonly stats: RedisBusStats = { received: 0, malformed: 0, outages: 0 };
@@ -66,7 +69,7 @@ export class RedisBus implements Bus {
   private readonly prefix: string;
   private readonly sharded: boolean;
   private readonly pub: Client;
-  private readonly sub: Client;
+  private readonly sub: ChannelSubscriber;
   private readonly publishTimeoutMs: number;
   /**
    * Publishes awaiting a reply, oldest first: failed at once when the publisher's connection
@@ -82,8 +85,6 @@ export class RedisBus implements Bus {
     this.localQueue = [];
     for (let i = 0; i < queue.length; i++) this.deliver(queue[i]!);
   };
-  /** Channels a SSUBSCRIBE may be active for on a cluster: ioredis restores them itself after a reconnect. */
-  private readonly maybeSubscribed = new Set<string>();
   private current: BusState = "down";
   /** Tags this instance's publishes so it can skip its own echo from Redis. */
   private readonly origin = randomBytes(8).toString("base64url");
@@ -96,22 +97,32 @@ export class RedisBus implements Bus {
     if (typeof this.prefix !== "string") throw new Error("RedisBus: channelPrefix must be a string");
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
     if (!(this.publishTimeoutMs > 0)) throw new Error(`RedisBus: publishTimeoutMs must be > 0, got ${options.publishTimeoutMs}`);
-    this.sharded = isCluster(target);
+    this.sharded = target.kind === "cluster";
     const name = options.name ?? "node";
     this.pub = createRedisClient(target, { name: `${name}:bus-pub`, offlineQueue: false, autoPipelining: true });
-    this.sub = createRedisClient(target, { name: `${name}:bus-sub`, offlineQueue: false, subscriber: true });
-
     const onError = (err: Error) => this.options.onError?.(err);
-    for (const c of [this.pub, this.sub]) {
-      // ioredis logs "Unhandled error event" without a listener; errors are expected during outages.
-      c.on("error", onError);
-      c.on("node error", onError);
-      for (const ev of ["ready", "close", "reconnecting", "end"]) c.on(ev, () => this.updateState());
-    }
+    // ioredis logs "Unhandled error event" without a listener; errors are expected during outages.
+    this.pub.on("error", onError);
+    this.pub.on("node error", onError);
+    for (const ev of ["ready", "close", "reconnecting", "end"]) this.pub.on(ev, () => this.updateState());
     this.pub.on("close", () => this.failInflight("connection closed"));
-    this.sub.on("ready", () => this.resubscribe());
-    if (this.sharded) this.sub.on("smessageBuffer", (ch: Buffer, payload: Buffer) => this.onPayload(ch, payload));
-    else this.sub.on("messageBuffer", (ch: Buffer, payload: Buffer) => this.onPayload(ch, payload));
+
+    const hooks: SubscriberHooks = {
+      onMessage: (ch, payload) => this.onPayload(ch, payload),
+      onChange: () => this.updateState(),
+      onError,
+    };
+    const subscriberPurpose = { name: `${name}:bus-sub`, offlineQueue: false, subscriber: true };
+    this.sub =
+      target.kind === "cluster"
+        ? new ShardSubscriber(
+            {
+              topology: this.pub as Cluster,
+              connect: (host, port) => createRedisClient(clusterNodeTarget(target, host, port), subscriberPurpose) as Redis,
+            },
+            hooks,
+          )
+        : new ConnectionSubscriber(createRedisClient(target, subscriberPurpose) as Redis, hooks);
   }
 
   get state(): BusState {
@@ -152,13 +163,13 @@ export class RedisBus implements Bus {
     checkDestination(destination, "subscribe");
     if (this.closed) return;
     // While the subscriber is down only the refcount changes; resubscribe() applies it on reconnect.
-    if (this.interest.acquire(destination) && this.sub.status === "ready") this.sendSubscribe([this.prefix + destination]);
+    if (this.interest.acquire(destination)) this.sub.add(this.prefix + destination);
   }
 
   unsubscribe(destination: string): void {
     checkDestination(destination, "unsubscribe");
     if (this.closed) return;
-    if (this.interest.release(destination) && this.sub.status === "ready") this.sendUnsubscribe(this.prefix + destination);
+    if (this.interest.release(destination)) this.sub.remove(this.prefix + destination);
   }
 
   subscriptionCount(): number {
@@ -178,66 +189,17 @@ export class RedisBus implements Bus {
     this.closed = true;
     this.current = "down";
     // QUIT is answered after the publishes before it, so a graceful close loses none of them.
-    const quit = async (c: Client) => {
-      if (c.status === "ready") {
-        try {
-          await c.quit();
-          return;
-        } catch {
-          // fall through to a hard disconnect
-        }
-      }
-      c.disconnect();
-    };
-    await Promise.all([quit(this.pub), quit(this.sub)]);
+    await Promise.all([closeConnection(this.pub), this.sub.close()]);
     this.failInflight("the bus is closed");
   }
 
   private updateState(): void {
     if (this.closed) return;
-    const next: BusState = this.pub.status === "ready" && this.sub.status === "ready" ? "up" : "down";
+    const next: BusState = this.pub.status === "ready" && this.sub.ready ? "up" : "down";
     if (next === this.current) return;
     this.current = next;
     if (next === "down") this.stats.outages++;
     this.listeners.emit("state", next);
-  }
-
-  /** After a (re)connect: subscribe exactly to what the refcounts need now, drop what they no longer need. */
-  private resubscribe(): void {
-    if (this.closed) return;
-    const wanted = [...this.interest.keys()].map((d) => this.prefix + d);
-    if (this.sharded) {
-      for (const ch of this.maybeSubscribed) if (!this.interest.has(ch.slice(this.prefix.length))) this.sendUnsubscribe(ch);
-    }
-    if (wanted.length > 0) this.sendSubscribe(wanted);
-  }
-
-  private sendSubscribe(channels: string[]): void {
-    if (this.sharded) {
-      // One SSUBSCRIBE per channel: channels of one command must share a slot.
-      for (const ch of channels) {
-        this.maybeSubscribed.add(ch);
-        this.sub.ssubscribe(ch).catch((err: Error) => this.options.onError?.(err));
-      }
-      return;
-    }
-    // A failure here means the connection dropped; the next 'ready' resubscribes from the refcounts.
-    for (let i = 0; i < channels.length; i += 1000) {
-      this.sub.subscribe(...channels.slice(i, i + 1000)).catch((err: Error) => this.options.onError?.(err));
-    }
-  }
-
-  private sendUnsubscribe(channel: string): void {
-    if (this.sharded) {
-      this.sub.sunsubscribe(channel).then(
-        () => {
-          if (!this.interest.has(channel.slice(this.prefix.length))) this.maybeSubscribed.delete(channel);
-        },
-        (err: Error) => this.options.onError?.(err),
-      );
-      return;
-    }
-    this.sub.unsubscribe(channel).catch((err: Error) => this.options.onError?.(err));
   }
 
   private onPayload(channelBuf: Buffer, payload: Buffer): void {

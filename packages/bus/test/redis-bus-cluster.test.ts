@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RedisCluster, waitFor, type RedisServer } from "@herald/testkit";
 import { Redis } from "ioredis";
+import { keySlot } from "@herald/redis";
 import { RedisBus, whenBusUp } from "../src/index.js";
 import { Recorder, msg, sleep } from "./helpers.js";
 
@@ -146,4 +147,57 @@ test("Redis Cluster: subscriptions made before the bus is up, and across a whole
   await sleep(150);
   assert.equal(ra.on("/topic/stale").length, 0);
   t.diagnostic(`connection errors reported during the outage: ${errors.length} (${[...new Set(errors.map((e) => e.message))].slice(0, 3).join(" | ")})`);
+});
+
+test("Redis Cluster: a slot moved to another master while subscribed keeps delivering, from the new owner", async (t) => {
+  const nodes = await startCluster(t);
+  const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`;
+  const a = new RedisBus({ redisUrl: url, name: "a" });
+  const b = new RedisBus({ redisUrl: url, name: "b" });
+  const admins = nodes.map((n) => new Redis({ port: n.port, host: "127.0.0.1" }));
+  t.after(async () => {
+    for (const c of admins) c.disconnect();
+    await a.close();
+    await b.close();
+  });
+  await Promise.all([whenBusUp(a, 10_000), whenBusUp(b, 10_000)]);
+  const ra = new Recorder(a);
+  const destination = "/topic/moving";
+  const channel = `herald:bus:${destination}`;
+  a.subscribe(destination);
+
+  const slot = keySlot(channel);
+  assert.equal(slot, Number(await admins[0]!.cluster("KEYSLOT", channel)), "keySlot agrees with the server");
+  const ids = await Promise.all(admins.map(async (c) => String(await c.cluster("MYID"))));
+  const ownerIndex = async () => {
+    const slots = await admins[0]!.cluster("SLOTS");
+    const range = slots.find(([lo, hi]) => slot >= lo && slot <= hi)!;
+    return nodes.findIndex((n) => n.port === Number(range[2]![1]));
+  };
+  const from = await ownerIndex();
+  const shardNumsub = async (i: number) => Number(((await admins[i]!.pubsub("SHARDNUMSUB", channel)) as [string, number])[1]);
+  await waitFor(async () => (await shardNumsub(from)) === 1, { timeoutMs: 5000, what: "SSUBSCRIBE on the first owner" });
+  await b.publish(msg(destination, "before"));
+  await ra.until(() => ra.on(destination).length === 1, "delivery before the move");
+
+  // Hand the (empty) slot to another master, the way a resharding tool finishes a migration.
+  const to = (from + 1) % nodes.length;
+  await admins[to]!.cluster("SETSLOT", slot, "NODE", ids[to]!);
+  await admins[from]!.cluster("SETSLOT", slot, "NODE", ids[to]!);
+  for (let i = 0; i < nodes.length; i++) if (i !== from && i !== to) await admins[i]!.cluster("SETSLOT", slot, "NODE", ids[to]!);
+  await waitFor(async () => (await ownerIndex()) === to, { timeoutMs: 5000, what: "the slot to change owner" });
+
+  // The old owner dropped the subscription (Redis unsubscribes on a slot move); the bus follows it.
+  await waitFor(async () => (await shardNumsub(to)) === 1 && (await shardNumsub(from)) === 0, {
+    timeoutMs: 15_000,
+    what: "the subscription to move to the new owner",
+  });
+  await waitFor(
+    async () => {
+      await b.publish(msg(destination, "after"));
+      return ra.on(destination).some((m) => Buffer.from(m.body).toString() === "after");
+    },
+    { timeoutMs: 10_000, intervalMs: 200, what: "delivery after the move" },
+  );
+  assert.equal(a.state, "up");
 });

@@ -1,5 +1,6 @@
+import { isIP } from "node:net";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
-import type { RedisTarget } from "./redis-url.js";
+import type { ClusterTarget, RedisTarget, StandaloneTarget } from "./redis-url.js";
 
 export interface ClientPurpose {
   /** Shows up as the connection name (`CLIENT LIST`: herald:<name>) so operators can tell connections apart. */
@@ -19,9 +20,9 @@ export interface ClientPurpose {
   /** Batch every command issued in one event-loop turn into a single write (ioredis auto-pipelining). */
   autoPipelining?: boolean;
   /**
-   * A connection used only for (S)SUBSCRIBE whose owner restores subscriptions itself after a
-   * reconnect: standalone/sentinel clients get `autoResubscribe: false`; cluster clients get one
-   * sharded-subscriber connection per shard master (`shardedSubscribers: true`, for SSUBSCRIBE).
+   * A connection used only for SUBSCRIBE/SSUBSCRIBE whose owner restores subscriptions itself after
+   * a reconnect (`autoResubscribe: false`). Not for a cluster target: sharded pub/sub needs one
+   * connection per shard master (see clusterNodeTarget).
    */
   subscriber?: boolean;
 }
@@ -58,7 +59,8 @@ export function createRedisClient(target: RedisTarget, purpose: ClientPurpose): 
         host: target.host,
         port: target.port,
         db: target.db,
-        ...(target.tls ? { tls: { servername: target.host } } : {}),
+        // SNI carries host names only; a certificate for an IP address is checked without it.
+        ...(target.tls ? { tls: isIP(target.host) ? {} : { servername: target.host } } : {}),
         lazyConnect: purpose.lazy ?? false,
         enableOfflineQueue: offlineQueue,
         enableAutoPipelining: purpose.autoPipelining ?? false,
@@ -85,6 +87,9 @@ export function createRedisClient(target: RedisTarget, purpose: ClientPurpose): 
       return new Redis(options);
     }
     case "cluster": {
+      if (purpose.subscriber) {
+        throw new Error("createRedisClient: a cluster has no single subscriber connection; open one per shard master with clusterNodeTarget()");
+      }
       const options: ClusterOptions = {
         redisOptions: {
           ...common,
@@ -93,8 +98,10 @@ export function createRedisClient(target: RedisTarget, purpose: ClientPurpose): 
         lazyConnect: purpose.lazy ?? false,
         enableOfflineQueue: offlineQueue,
         enableAutoPipelining: purpose.autoPipelining ?? false,
-        shardedSubscribers: purpose.subscriber ?? false,
         clusterRetryStrategy: reconnectDelay,
+        // Re-read the slot map now and then (ioredis's default is never), so a resharding or a
+        // failover is noticed even by a client that sends nothing that would be MOVED.
+        slotsRefreshInterval: 5000,
         // TLS certificates name the host, not the IP CLUSTER SLOTS reports: keep the name.
         ...(target.tls ? { dnsLookup: (address: string, callback: (err: NodeJS.ErrnoException | null, address: string) => void) => callback(null, address) } : {}),
       };
@@ -104,4 +111,17 @@ export function createRedisClient(target: RedisTarget, purpose: ClientPurpose): 
       );
     }
   }
+}
+
+/** One master of a cluster as a standalone target, with the cluster's credentials and TLS. */
+export function clusterNodeTarget(cluster: ClusterTarget, host: string, port: number): StandaloneTarget {
+  return {
+    kind: "standalone",
+    host,
+    port,
+    db: 0,
+    tls: cluster.tls,
+    ...(cluster.username !== undefined ? { username: cluster.username } : {}),
+    ...(cluster.password !== undefined ? { password: cluster.password } : {}),
+  };
 }

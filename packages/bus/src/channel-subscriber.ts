@@ -11,8 +11,6 @@ export interface ChannelSubscriber {
   remove(channel: string): void;
   /** True while every added channel is subscribed on a live connection (nothing is being restored). */
   readonly ready: boolean;
-  /** What is not ready, for logs and error messages. */
-  describe(): string;
   close(): Promise<void>;
 }
 

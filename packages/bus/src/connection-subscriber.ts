@@ -29,10 +29,6 @@ export class ConnectionSubscriber implements ChannelSubscriber {
     return this.connection.status === "ready";
   }
 
-  describe(): string {
-    return `subscriber connection is ${this.connection.status}`;
-  }
-
   add(channel: string): void {
     this.wanted.add(channel);
     if (this.ready) this.subscribe([channel]);

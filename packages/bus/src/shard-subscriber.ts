@@ -47,12 +47,6 @@ export class ShardSubscriber implements ChannelSubscriber {
     return true;
   }
 
-  describe(): string {
-    const down = [...this.shards].filter(([, c]) => c.status !== "ready").map(([k, c]) => `${k} is ${c.status}`);
-    if (this.homeless.size > 0) down.push(`${this.homeless.size} channel(s) wait for the cluster's slot map`);
-    return down.length > 0 ? `shard subscribers: ${down.join(", ")}` : "shard subscribers ready";
-  }
-
   add(channel: string): void {
     if (this.closed || this.wanted.has(channel)) return;
     this.wanted.set(channel, keySlot(channel));

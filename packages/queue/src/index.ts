@@ -3,7 +3,8 @@ export type { NotificationJob, NotificationState, NotificationStateName, Notific
 export * from "./limits.js";
 export { validateNotification, assertNotification, destinationError, NotificationValidationError } from "./validate.js";
 export type { Validation, ValidateOptions } from "./validate.js";
-export type { NotificationQueue, EnqueueOptions, EnqueueResult, BatchItemResult } from "./notification-queue.js";
+export type { NotificationQueue, EnqueueOptions, BatchEnqueueOptions, EnqueueResult, BatchItemResult } from "./notification-queue.js";
+export { IdempotencyConflictError, IDEMPOTENCY_CONFLICT, notificationFingerprint } from "./idempotency.js";
 export { isBatchError } from "./notification-queue.js";
 export { InlineNotificationQueue } from "./inline-notification-queue.js";
 export type { InlineQueueOptions } from "./inline-notification-queue.js";

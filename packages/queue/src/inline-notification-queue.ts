@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { NotificationJob, NotificationProcessor, NotificationState } from "./notification.js";
-import type { BatchItemResult, EnqueueOptions, EnqueueResult, NotificationQueue } from "./notification-queue.js";
+import type { BatchEnqueueOptions, BatchItemResult, EnqueueOptions, EnqueueResult, NotificationQueue } from "./notification-queue.js";
 import { assertNotification, validateNotification } from "./validate.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.js";
 import { IDEMPOTENCY_TTL_SECONDS } from "./limits.js";
+import { IdempotencyConflictError, IDEMPOTENCY_CONFLICT, notificationFingerprint, scopedIdempotencyKey } from "./idempotency.js";
 
 export interface InlineQueueOptions {
   retry?: Partial<RetryPolicy>;
@@ -24,7 +25,8 @@ export interface InlineQueueOptions {
  */
 export class InlineNotificationQueue implements NotificationQueue {
   private readonly states = new Map<string, NotificationState>();
-  private readonly keys: ExpiringMap<string>;
+  /** Scoped idempotency key → the id it returned and the fingerprint of its notification. */
+  private readonly keys: ExpiringMap<{ id: string; fingerprint: string }>;
   private readonly retry: RetryPolicy;
   private readonly maxStates: number;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -44,14 +46,18 @@ export class InlineNotificationQueue implements NotificationQueue {
   async enqueue(job: NotificationJob, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
     this.assertOpen();
     const value = assertNotification(job, { maxBodyBytes: this.options.maxBodyBytes });
-    return this.accept(value, opts.idempotencyKey ?? value.idempotencyKey);
+    const r = this.accept(value, opts.idempotencyKey ?? value.idempotencyKey, opts.idempotencyScope);
+    if (r === "conflict") throw new IdempotencyConflictError();
+    return r;
   }
 
-  async enqueueBatch(jobs: readonly NotificationJob[]): Promise<BatchItemResult[]> {
+  async enqueueBatch(jobs: readonly NotificationJob[], opts: BatchEnqueueOptions = {}): Promise<BatchItemResult[]> {
     this.assertOpen();
     return jobs.map((job) => {
       const r = validateNotification(job, { maxBodyBytes: this.options.maxBodyBytes });
-      return r.ok ? this.accept(r.value, r.value.idempotencyKey) : { error: r.error, field: r.field };
+      if (!r.ok) return { error: r.error, field: r.field };
+      const accepted = this.accept(r.value, r.value.idempotencyKey, opts.idempotencyScope);
+      return accepted === "conflict" ? { error: IDEMPOTENCY_CONFLICT, field: "idempotencyKey" } : accepted;
     });
   }
 
@@ -69,13 +75,16 @@ export class InlineNotificationQueue implements NotificationQueue {
     if (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  private accept(job: NotificationJob, key: string | undefined): EnqueueResult {
-    if (key !== undefined) {
-      const seen = this.keys.get(key);
-      if (seen !== undefined) return { id: seen, duplicate: true };
+  /** Synchronous from lookup to claim, so concurrent duplicates cannot both get through. */
+  private accept(job: NotificationJob, key: string | undefined, scope: string | undefined): EnqueueResult | "conflict" {
+    const scoped = key === undefined ? undefined : scopedIdempotencyKey(key, scope);
+    const fingerprint = scoped === undefined ? "" : notificationFingerprint(job);
+    if (scoped !== undefined) {
+      const seen = this.keys.get(scoped);
+      if (seen !== undefined) return seen.fingerprint === fingerprint ? { id: seen.id, duplicate: true } : "conflict";
     }
     const id = randomUUID();
-    if (key !== undefined) this.keys.set(key, id);
+    if (scoped !== undefined) this.keys.set(scoped, { id, fingerprint });
     this.setState({ id, state: "queued", attempts: 0 });
     this.running++;
     setImmediate(() => void this.run(id, job, 1));

@@ -1,7 +1,19 @@
 import type { NotificationJob, NotificationState } from "./notification.js";
 
-export interface EnqueueOptions {
-  /** Overrides job.idempotencyKey: the same key within 24 h returns the first id and enqueues nothing. */
+export interface BatchEnqueueOptions {
+  /**
+   * Whose idempotency keys these are (the API passes a fingerprint of the caller's API
+   * key): the same key in two scopes names two notifications. Omitted: the shared scope.
+   */
+  idempotencyScope?: string;
+}
+
+export interface EnqueueOptions extends BatchEnqueueOptions {
+  /**
+   * Overrides job.idempotencyKey: the same key within 24 h, for the same notification,
+   * returns the first id and enqueues nothing; for a different notification it is
+   * refused (IdempotencyConflictError).
+   */
   idempotencyKey?: string;
 }
 
@@ -25,14 +37,16 @@ export function isBatchError(r: BatchItemResult): r is { readonly error: string;
 export interface NotificationQueue {
   /**
    * Validates and durably enqueues one job; resolves with its id once it is stored.
-   * Rejects with NotificationValidationError for an invalid job.
+   * Rejects with NotificationValidationError for an invalid job, and with
+   * IdempotencyConflictError for a key already used for a different notification.
    */
   enqueue(job: NotificationJob, opts?: EnqueueOptions): Promise<EnqueueResult>;
   /**
    * Enqueues many jobs in one round trip (plus one for idempotency keys when any job
-   * has one). Each result is at the index of its job: an id, or why it was rejected.
+   * has one). Each result is at the index of its job: an id, or why it was rejected
+   * (a reused key with a different notification: field `idempotencyKey`).
    */
-  enqueueBatch(jobs: readonly NotificationJob[]): Promise<BatchItemResult[]>;
+  enqueueBatch(jobs: readonly NotificationJob[], opts?: BatchEnqueueOptions): Promise<BatchItemResult[]>;
   /** undefined for ids that were never enqueued or have expired. */
   getState(id: string): Promise<NotificationState | undefined>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InlineNotificationQueue, NotificationValidationError, type NotificationJob } from "../src/index.js";
+import { IdempotencyConflictError, InlineNotificationQueue, NotificationValidationError, type NotificationJob } from "../src/index.js";
 
 const job = (over: Partial<NotificationJob> = {}): NotificationJob => ({ destination: "/topic/x", body: "b", contentType: "text/plain", headers: {}, createdAt: 1, ...over });
 const tick = () => new Promise((r) => setImmediate(r));
@@ -20,27 +20,47 @@ test("jobs reach the processor on the next tick, not synchronously, and end deli
   await q.close();
 });
 
-test("the same idempotency key returns the same id and processes once", async () => {
+test("the same idempotency key returns the same id and processes once; for another notification it is refused", async () => {
   let calls = 0;
   const q = new InlineNotificationQueue(async () => void calls++);
   const a = await q.enqueue(job(), { idempotencyKey: "k" });
-  const b = await q.enqueue(job({ body: "other" }), { idempotencyKey: "k" });
+  const b = await q.enqueue(job({ createdAt: 2 }), { idempotencyKey: "k" });
   const c = await q.enqueue(job({ idempotencyKey: "k" }));
   assert.equal(b.id, a.id);
   assert.equal(c.id, a.id);
   assert.deepEqual([a.duplicate, b.duplicate, c.duplicate], [false, true, true]);
+  await assert.rejects(q.enqueue(job({ body: "other" }), { idempotencyKey: "k" }), IdempotencyConflictError);
+  await assert.rejects(q.enqueue(job({ user: "alice", destination: "/queue/x" }), { idempotencyKey: "k" }), IdempotencyConflictError);
   await tick();
   assert.equal(calls, 1);
+  await q.close();
+});
+
+test("idempotency scopes keep two callers' keys apart; concurrent duplicates process once", async () => {
+  let calls = 0;
+  const q = new InlineNotificationQueue(async () => void calls++);
+  const a = await q.enqueue(job(), { idempotencyKey: "k", idempotencyScope: "a" });
+  const b = await q.enqueue(job({ body: "other" }), { idempotencyKey: "k", idempotencyScope: "b" });
+  const shared = await q.enqueue(job(), { idempotencyKey: "k" });
+  assert.equal(new Set([a.id, b.id, shared.id]).size, 3);
+  const [again] = await q.enqueueBatch([job({ idempotencyKey: "k" })], { idempotencyScope: "a" });
+  assert.deepEqual(again, { id: a.id, duplicate: true });
+  const race = await Promise.all(Array.from({ length: 5 }, () => q.enqueue(job(), { idempotencyKey: "race" })));
+  assert.equal(new Set(race.map((r) => r.id)).size, 1);
+  await assert.rejects(q.enqueue(job(), { idempotencyKey: "k", idempotencyScope: "bad scope" }), RangeError);
+  await tick();
+  assert.equal(calls, 4);
   await q.close();
 });
 
 test("invalid jobs are refused with the field; batches answer per item", async () => {
   const q = new InlineNotificationQueue(async () => {});
   await assert.rejects(q.enqueue(job({ destination: "/app/x" })), (e: unknown) => e instanceof NotificationValidationError && e.field === "destination");
-  const r = await q.enqueueBatch([job(), job({ headers: { "message-id": "x" } }), job({ idempotencyKey: "b" }), job({ idempotencyKey: "b" })]);
+  const r = await q.enqueueBatch([job(), job({ headers: { "message-id": "x" } }), job({ idempotencyKey: "b" }), job({ idempotencyKey: "b" }), job({ idempotencyKey: "b", body: "other" })]);
   assert.ok("id" in r[0]!);
   assert.deepEqual(r[1], { error: 'header "message-id" is set by the gateway and cannot be overridden', field: "headers.message-id" });
   assert.ok("id" in r[2]! && "id" in r[3]! && r[2].id === r[3].id && r[3].duplicate);
+  assert.equal("field" in r[4]! && r[4].field, "idempotencyKey");
   await q.close();
 });
 

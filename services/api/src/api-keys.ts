@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 
-export type AuthResult = { ok: true; principal: string } | { ok: false; status: 401 | 403; error: string };
+/**
+ * `principal` names the rate-limit bucket; `scope` (keyed callers only) separates their
+ * idempotency keys: the first 16 bytes of the key's SHA-256, in hex, so what is
+ * stored in Redis never reveals the key. Loopback callers share the unscoped space.
+ */
+export type AuthResult = { ok: true; principal: string; scope?: string } | { ok: false; status: 401 | 403; error: string };
 
 function digest(s: string): Buffer {
   return createHash("sha256").update(s, "utf8").digest();
@@ -42,7 +47,10 @@ export class ApiKeys {
 
   /** Index of the matching key, or -1. */
   match(presented: string): number {
-    const d = digest(presented);
+    return this.matchDigest(digest(presented));
+  }
+
+  private matchDigest(d: Buffer): number {
     let found = -1;
     this.digests.forEach((k, i) => {
       if (timingSafeEqual(d, k) && found < 0) found = i;
@@ -58,8 +66,9 @@ export class ApiKeys {
     }
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
     if (!m) return { ok: false, status: 401, error: authorization === "" ? "missing API key: send Authorization: Bearer <key>" : "malformed Authorization header: expected Bearer <key>" };
-    const i = this.match(m[1]!);
+    const d = digest(m[1]!);
+    const i = this.matchDigest(d);
     if (i < 0) return { ok: false, status: 401, error: "invalid API key" };
-    return { ok: true, principal: `key-${i}` };
+    return { ok: true, principal: `key-${i}`, scope: d.subarray(0, 16).toString("hex") };
   }
 }

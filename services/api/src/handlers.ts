@@ -1,4 +1,4 @@
-import { isBatchError, MAX_IDEMPOTENCY_KEY_LENGTH, NotificationValidationError, QueueUnavailableError, type NotificationJob, type NotificationQueue } from "@herald/queue";
+import { IdempotencyConflictError, isBatchError, MAX_IDEMPOTENCY_KEY_LENGTH, NotificationValidationError, QueueUnavailableError, type NotificationJob, type NotificationQueue } from "@herald/queue";
 import type { Logger } from "@herald/observability";
 import type { ApiConfig } from "./api-config.js";
 import type { Exchange } from "./exchange.js";
@@ -12,7 +12,10 @@ export interface RequestContext {
   readonly params: readonly string[];
   readonly contentType: string;
   readonly contentLength: string;
-  readonly idempotencyKey: string;
+  /** The Idempotency-Key header; undefined when absent. */
+  readonly idempotencyKey: string | undefined;
+  /** Whose idempotency keys these are (a fingerprint of the API key); undefined for loopback callers. */
+  readonly idempotencyScope: string | undefined;
 }
 
 export interface HandlerDeps {
@@ -62,7 +65,9 @@ function withJsonBody(ctx: RequestContext, limit: number, logger: Logger, onJson
   );
 }
 
+/** The header follows the idempotencyKey field's rules (validate.ts), worded for the header. */
 function idempotencyKeyError(key: string): string | undefined {
+  if (key === "") return "Idempotency-Key must not be empty; leave the header out to publish without one";
   if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return `Idempotency-Key must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`;
   if (!/^[\x20-\x7e]+$/.test(key)) return "Idempotency-Key may contain only printable ASCII characters";
   return undefined;
@@ -98,7 +103,7 @@ export function createHandlers(deps: HandlerDeps): Record<RouteId, Handler> {
   const postNotification: Handler = (ctx) => {
     const { ex } = ctx;
     const headerKey = ctx.idempotencyKey;
-    if (headerKey !== "") {
+    if (headerKey !== undefined) {
       const err = idempotencyKeyError(headerKey);
       if (err) return ex.error(400, err, "Idempotency-Key");
     }
@@ -106,25 +111,31 @@ export function createHandlers(deps: HandlerDeps): Record<RouteId, Handler> {
       const r = requestToJob(value, { now: Date.now(), maxBodyBytes: config.maxBodyBytes });
       if (!r.ok) return ex.error(statusFor(r.field, r.error), r.error, r.field);
       const bodyKey = r.value.idempotencyKey;
-      if (headerKey !== "" && bodyKey !== undefined && bodyKey !== headerKey) {
+      if (headerKey !== undefined && bodyKey !== undefined && bodyKey !== headerKey) {
         return ex.error(400, "the Idempotency-Key header and the idempotencyKey field differ", "idempotencyKey");
       }
-      const key = headerKey !== "" ? headerKey : bodyKey;
+      const key = headerKey ?? bodyKey;
       const job: NotificationJob = key !== undefined ? { ...r.value, idempotencyKey: key } : r.value;
-      queue.enqueue(job, key !== undefined ? { idempotencyKey: key } : {}).then(
+      const scope = ctx.idempotencyScope !== undefined ? { idempotencyScope: ctx.idempotencyScope } : {};
+      queue.enqueue(job, key !== undefined ? { idempotencyKey: key, ...scope } : scope).then(
         ({ id, duplicate }) => {
           const headers: Record<string, string> = { location: `/v1/notifications/${encodeURIComponent(id)}` };
           if (duplicate) headers["idempotent-replayed"] = "true";
           ex.json(202, { id }, headers);
         },
-        (err) => queueFailure(ex, logger, err),
+        (err) => {
+          // 422, not 409: the request conflicts with the key's first use, not with the
+          // current state of a resource (draft-ietf-httpapi-idempotency-key-header).
+          if (err instanceof IdempotencyConflictError) return ex.error(422, err.message, headerKey !== undefined ? "Idempotency-Key" : "idempotencyKey");
+          queueFailure(ex, logger, err);
+        },
       );
     });
   };
 
   const postBatch: Handler = (ctx) => {
     const { ex } = ctx;
-    if (ctx.idempotencyKey !== "") return ex.error(400, "a batch takes idempotencyKey per notification, not an Idempotency-Key header", "Idempotency-Key");
+    if (ctx.idempotencyKey !== undefined) return ex.error(400, "a batch takes idempotencyKey per notification, not an Idempotency-Key header", "Idempotency-Key");
     withJsonBody(ctx, config.maxBatchBytes, logger, (value) => {
       if (!isRecord(value)) return ex.error(400, 'expected a JSON object {"notifications": [...]}', null);
       for (const key of Object.keys(value)) if (key !== "notifications") return ex.error(400, `unknown field "${key}"; allowed: notifications`, key);
@@ -148,7 +159,7 @@ export function createHandlers(deps: HandlerDeps): Record<RouteId, Handler> {
         else ex.json(207, { results });
       };
       if (valid.length === 0) return answer();
-      queue.enqueueBatch(valid.map((v) => v.job)).then(
+      queue.enqueueBatch(valid.map((v) => v.job), ctx.idempotencyScope !== undefined ? { idempotencyScope: ctx.idempotencyScope } : {}).then(
         (stored) => {
           stored.forEach((s, i) => {
             const index = valid[i]!.index;

@@ -21,6 +21,15 @@ function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString();
 }
 
+/** The Idempotency-Key header, "" when sent empty (a client bug worth a 400), undefined when absent. */
+function idempotencyKeyHeader(req: HttpRequest): string | undefined {
+  const value = req.getHeader("idempotency-key");
+  if (value !== "") return value;
+  let present = false;
+  req.forEach((name) => (present ||= name === "idempotency-key"));
+  return present ? "" : undefined;
+}
+
 /**
  * Mounts the publishing API (the routes in ROUTES, plus JSON 404/405) on a
  * uWebSockets.js app: the edge's own app in the embedded default, or an app of its
@@ -64,6 +73,7 @@ export function mountApi(app: TemplatedApp, deps: ApiDeps): void {
   app.any("/v1/*", notFound);
 
   function dispatch(route: Route, ex: Exchange, res: HttpResponse, req: HttpRequest): void {
+    let idempotencyScope: string | undefined;
     if (route.auth) {
       const auth = keys.authenticate(req.getHeader("authorization"), remoteAddress(res));
       if (!auth.ok) {
@@ -73,13 +83,15 @@ export function mountApi(app: TemplatedApp, deps: ApiDeps): void {
       if (waitMs > 0) {
         return ex.error(429, `rate limit of ${config.ratePerSec} requests/s exceeded for this API key`, null, { "retry-after": String(Math.ceil(waitMs / 1000)) });
       }
+      idempotencyScope = auth.scope;
     }
     const ctx: RequestContext = {
       ex,
       params: route.pattern.includes(":") ? [req.getParameter(0) ?? ""] : [],
       contentType: req.getHeader("content-type"),
       contentLength: req.getHeader("content-length"),
-      idempotencyKey: req.getHeader("idempotency-key"),
+      idempotencyKey: idempotencyKeyHeader(req),
+      idempotencyScope,
     };
     handlers[route.id](ctx);
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_BODY_BYTES, MAX_HEADERS, RESERVED_HEADERS } from "@herald/queue";
+import { DEFAULT_MAX_BODY_BYTES, MAX_HEADERS, MAX_IDEMPOTENCY_KEY_LENGTH, RESERVED_HEADERS } from "@herald/queue";
 import type { ApiConfig } from "./api-config.js";
 import { openApiPath, ROUTES, type RouteId } from "./routes.js";
 
@@ -6,6 +6,9 @@ type Json = Record<string, unknown>;
 
 const error = (description: string): Json => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
 const json = (description: string, schema: Json, headers?: Json): Json => ({ description, ...(headers ? { headers } : {}), content: { "application/json": { schema } } });
+
+/** What validate.ts and the handler accept for a key: printable ASCII. */
+const idempotencyKeySchema = { type: "string", minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH, pattern: "^[ -~]+$" };
 
 function operations(config: ApiConfig): Record<RouteId, Json> {
   const common = {
@@ -16,15 +19,26 @@ function operations(config: ApiConfig): Record<RouteId, Json> {
   return {
     postNotification: {
       operationId: "postNotification",
-      parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 256 }, description: "The same key within 24 h returns the first notification's id and enqueues nothing" }],
+      parameters: [
+        {
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          schema: idempotencyKeySchema,
+          description:
+            "The same key with the same notification within 24 h returns the first notification's id and enqueues nothing; with a different notification it is refused (422). " +
+            "Keys are per API key: another API key's identical key is a different notification.",
+        },
+      ],
       requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/NotificationRequest" } } } },
       responses: {
         "202": json("Durably enqueued", { $ref: "#/components/schemas/Accepted" }, {
           "Idempotent-Replayed": { schema: { type: "string", enum: ["true"] }, description: "Present when the Idempotency-Key was seen before: nothing new was enqueued" },
           Location: { schema: { type: "string" } },
         }),
-        "400": error("Malformed JSON, unknown field, or an invalid destination, user, header or body"),
+        "400": error("Malformed JSON, unknown field, an invalid destination, user, header or body, or an empty, too long or non-ASCII Idempotency-Key"),
         "413": error(`Request body larger than ${config.maxBodyBytes} bytes`),
+        "422": error("The Idempotency-Key (or idempotencyKey) was already used in the last 24 h for a different notification; nothing was enqueued"),
         "415": error("Content-Type is not application/json"),
         "503": error("The queue is unavailable; retry with the same Idempotency-Key"),
         ...common,
@@ -109,7 +123,7 @@ export function buildOpenApi(config: ApiConfig): Json {
               additionalProperties: { type: "string" },
               description: `Extra STOMP headers; ${RESERVED_HEADERS.join(", ")} are reserved`,
             },
-            idempotencyKey: { type: "string", maxLength: 256, description: "As the Idempotency-Key header, per notification (batches)" },
+            idempotencyKey: { ...idempotencyKeySchema, description: "As the Idempotency-Key header, per notification (batches); reused for a different notification, that notification is rejected" },
           },
         },
         Accepted: { type: "object", required: ["id"], properties: { id: { type: "string" } } },

@@ -76,13 +76,14 @@ test("batch: all valid → 202 with ids in order, enqueued once each", async () 
   assert.equal(h.delivered.find((d) => d.id === results[1]!.id)!.destination, "/user/alice/queue/notifications");
 });
 
-test("batch: some invalid → 207, each rejected item names its field; duplicates say replayed", async () => {
+test("batch: some invalid → 207, each rejected item names its field; duplicates say replayed, a reused key with another notification is rejected", async () => {
   const r = await post(`${N}/batch`, {
     notifications: [
       { destination: "/topic/x", body: "ok", idempotencyKey: "b1" },
       { destination: "/app/x", body: "no" },
-      { destination: "/topic/x", body: "dup", idempotencyKey: "b1" },
+      { destination: "/topic/x", body: "ok", idempotencyKey: "b1" },
       { destination: "/topic/x", body: "x", headers: { "message-id": "forged" } },
+      { destination: "/topic/x", body: "not ok", idempotencyKey: "b1" },
     ],
   });
   assert.equal(r.status, 207);
@@ -91,6 +92,7 @@ test("batch: some invalid → 207, each rejected item names its field; duplicate
   assert.equal(results[1]!.field, "notifications[1].destination");
   assert.deepEqual(results[2], { id: results[0]!.id, replayed: true });
   assert.equal(results[3]!.field, "notifications[3].headers.message-id");
+  assert.equal(results[4]!.field, "notifications[4].idempotencyKey");
 });
 
 test("batch: every item invalid → 400 with results; empty, missing, over the limit and unknown fields refused", async () => {

@@ -51,7 +51,7 @@ export class Peer {
     for (const l of [...this.listeners]) l();
   }
 
-  static open(url: string, opts: { localAddress?: string; headers?: Record<string, string>; ca?: string | string[]; servername?: string } = {}): Promise<Peer> {
+  static open(url: string, opts: { localAddress?: string; headers?: Record<string, string | string[]>; ca?: string | string[]; servername?: string } = {}): Promise<Peer> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, ["v12.stomp"], {
         perMessageDeflate: false,

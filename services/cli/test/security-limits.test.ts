@@ -94,9 +94,10 @@ test("connections per remote address (HERALD_MAX_CONNECTIONS_PER_ADDRESS)", asyn
   const first = await as("a1", "127.0.0.2");
   await as("a2", "127.0.0.2");
   await as("a3", "127.0.0.2");
+  // Refused when the socket opens (security-address-limit.test.ts: before any CONNECT).
   const { peer, reply } = await Peer.connect(herald.wsUrl, { passcode: await token("a4") }, { localAddress: "127.0.0.2" });
   assert.equal(reply.command, "ERROR");
-  assert.equal(header(reply, "message"), "connection limit");
+  assert.equal(header(reply, "message"), "too many connections from your address");
   assert.match(bodyOf(reply), /at most 3 connections from one address/);
   await peer.whenClosed();
   assert.equal(await metric(herald.httpUrl, "herald_limit_rejections_total", { limit: "connections-per-address" }), before + 1);

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { readBool, readBytes, readEnum, readInt, readList, readString, ConfigError, type Env } from "@herald/config";
+import { trustedProxiesFromEnv, type TrustedProxies } from "./security/client-address.js";
 
 export type SlowConsumerPolicy = "close" | "drop";
 
@@ -18,6 +19,8 @@ export interface EdgeConfig {
   readonly maxConnections: number;
   readonly insecureLoginAsUser: boolean;
   readonly idleTimeoutSeconds: number;
+  /** HERALD_TRUSTED_PROXIES: whose X-Forwarded-For names the client address. */
+  readonly trustedProxies: TrustedProxies;
 }
 
 function parseHeartbeat(env: Env): { outgoingMs: number; incomingMs: number } {
@@ -42,6 +45,7 @@ export function edgeConfigFromEnv(env: Env): EdgeConfig {
     maxConnections: readInt(env, "HERALD_MAX_CONNECTIONS", 100_000, { min: 1 }),
     insecureLoginAsUser: readBool(env, "HERALD_INSECURE_LOGIN_AS_USER", false),
     idleTimeoutSeconds: readInt(env, "HERALD_WS_IDLE_TIMEOUT_S", 120, { min: 0 }),
+    trustedProxies: trustedProxiesFromEnv(env),
   };
 }
 

@@ -29,8 +29,13 @@ export interface EdgeNodeOptions {
   policy?: DestinationPolicy;
   /** Per-connection SEND limiter; returns a message when over the limit. */
   sendLimiter?: (session: StompSession) => string | undefined;
-  /** Extra admission checks at CONNECT (connections per user, …). */
-  admission?: { admit(session: StompSession, principal: Principal | undefined): Admission | undefined; release(session: StompSession): void };
+  /** Connection limits: per client address from transport open to close, per user from CONNECT to close. */
+  admission?: {
+    open(address: string): Admission | undefined;
+    closed(address: string): void;
+    admit(session: StompSession, principal: Principal | undefined): Admission | undefined;
+    release(session: StompSession): void;
+  };
   /** Delivery guarantees (history, recovery, durable acks); without it the node is at-most-once. */
   delivery?: { history: History; policy: HistoryPolicy; cursors: CursorStore; config: DeliveryConfig };
 }
@@ -118,6 +123,27 @@ export class EdgeNode implements SessionServices {
       return Promise.reject(new Error(bad ?? `handlers send to /topic/** or /queue/**, not ${destination}`));
     }
     return this.publish(destination, message);
+  }
+
+  /**
+   * A transport opened (WebSocket upgrade, SockJS session open) from `address`, the
+   * client address. Undefined: admitted, and the transport calls transportClosed once
+   * when it closes. Otherwise the refusal, counted here; the transport opens a session
+   * anyway and hands it to `refuse`, so the client can read why.
+   */
+  transportOpened(address: string): Admission | undefined {
+    const refused = this.options.admission?.open(address);
+    if (refused) this.metrics.limitRejections.inc({ limit: refused.limit });
+    return refused;
+  }
+
+  transportClosed(address: string): void {
+    this.options.admission?.closed(address);
+  }
+
+  /** Closes a new session refused at open with an ERROR frame (a STOMP client shows ERRORs, not HTTP statuses). */
+  refuse(session: StompSession, refusal: Admission): void {
+    session.closeWithError("too many connections from your address", refusal.message, "limit", CloseCode.policyViolation);
   }
 
   admit(session: StompSession, principal: Principal | undefined): Admission | undefined {

@@ -17,6 +17,7 @@ export { edgeSecurityFromEnv, type EdgeSecurity } from "./security/edge-security
 export { JwtAuthenticator } from "./security/jwt-authenticator.js";
 export { AclDestinationPolicy } from "./security/acl-policy.js";
 export { ConnectionAdmission, type ConnectionAdmissionLimits } from "./security/connection-admission.js";
+export { TrustedProxies, trustedProxiesFromEnv, normalizeAddress } from "./security/client-address.js";
 export { createSendRateLimiter } from "./security/send-rate-limiter.js";
 export { securityMetrics, type SecurityMetrics } from "./security/security-metrics.js";
 export { tlsConfigFromEnv, readTlsFiles, type TlsConfig } from "./security/tls-config.js";

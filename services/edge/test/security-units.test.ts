@@ -7,6 +7,7 @@ import { createAuthorizer, createTokenVerifier, parseAclText } from "@herald/aut
 import { createLogger, createRegistry } from "@herald/observability";
 import { AclDestinationPolicy } from "../src/security/acl-policy.js";
 import { ConnectionAdmission } from "../src/security/connection-admission.js";
+import { normalizeAddress, trustedProxiesFromEnv } from "../src/security/client-address.js";
 import { JwtAuthenticator } from "../src/security/jwt-authenticator.js";
 import { createSendRateLimiter } from "../src/security/send-rate-limiter.js";
 import { securityMetrics } from "../src/security/security-metrics.js";
@@ -66,31 +67,85 @@ describe("AclDestinationPolicy", () => {
 });
 
 describe("ConnectionAdmission", () => {
-  test("per user and per address, released exactly once per admitted session", () => {
+  test("per user from CONNECT: released exactly once per admitted session", () => {
     const a = new ConnectionAdmission({ maxConnectionsPerUser: 2, maxConnectionsPerAddress: 3 }, logger);
     const u = { user: "u", claims: {} };
-    const s1 = session("1", "10.0.0.1");
-    const s2 = session("2", "10.0.0.2");
-    const s3 = session("3", "10.0.0.3");
+    const [s1, s2, s3] = [session("1"), session("2"), session("3")];
     assert.equal(a.admit(s1, u), undefined);
     assert.equal(a.admit(s2, u), undefined);
-    assert.equal(a.admit(s3, u)?.limit, "connections-per-user");
-    // The refused one did not keep its address slot.
-    assert.deepEqual(a.counts("u", "10.0.0.3"), { user: 2, address: 0 });
+    const refused = a.admit(s3, u);
+    assert.equal(refused?.limit, "connections-per-user");
+    assert.match(refused?.message ?? "", /at most 2 connections per user/);
+    assert.equal(a.counts("u", "127.0.0.1").user, 2);
     a.release(s1);
     a.release(s1); // second release of the same session is a no-op
     a.release(s3); // never admitted: no-op
-    assert.deepEqual(a.counts("u", "10.0.0.1"), { user: 1, address: 0 });
+    assert.equal(a.counts("u", "127.0.0.1").user, 1);
     assert.equal(a.admit(s3, u), undefined);
+    // Anonymous sessions have no user to count.
+    assert.equal(a.admit(session("4"), undefined), undefined);
+    assert.equal(a.admit(session("5"), undefined), undefined);
   });
 
-  test("anonymous sessions count only per address", () => {
+  test("per address from transport open to close, CONNECT or not", () => {
     const a = new ConnectionAdmission({ maxConnectionsPerUser: 1, maxConnectionsPerAddress: 2 }, logger);
-    assert.equal(a.admit(session("1"), undefined), undefined);
-    assert.equal(a.admit(session("2"), undefined), undefined);
-    const refused = a.admit(session("3"), undefined);
+    assert.equal(a.open("10.0.0.1"), undefined);
+    assert.equal(a.open("10.0.0.1"), undefined);
+    const refused = a.open("10.0.0.1");
     assert.equal(refused?.limit, "connections-per-address");
     assert.match(refused?.message ?? "", /at most 2 connections from one address/);
+    // The refused one took no slot; another address has its own.
+    assert.equal(a.counts(undefined, "10.0.0.1").address, 2);
+    assert.equal(a.open("10.0.0.2"), undefined);
+    a.closed("10.0.0.1");
+    assert.equal(a.open("10.0.0.1"), undefined);
+    assert.equal(a.open("10.0.0.1")?.limit, "connections-per-address");
+  });
+});
+
+describe("TrustedProxies (HERALD_TRUSTED_PROXIES)", () => {
+  const xff = (v: string | undefined) => () => v;
+
+  test("addresses are spelled one way: dual-stack uWS text, mapped IPv4, IPv6 case and zeros", () => {
+    assert.equal(normalizeAddress("0000:0000:0000:0000:0000:ffff:7f00:0002"), "127.0.0.2");
+    assert.equal(normalizeAddress("::ffff:10.1.2.3"), "10.1.2.3");
+    assert.equal(normalizeAddress("0000:0000:0000:0000:0000:0000:0000:0001"), "::1");
+    assert.equal(normalizeAddress("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+    assert.equal(normalizeAddress("192.0.2.7"), "192.0.2.7");
+    assert.equal(normalizeAddress("unknown"), undefined);
+  });
+
+  test("none trusted (the default): X-Forwarded-For is never read", () => {
+    const p = trustedProxiesFromEnv({});
+    assert.equal(p.isEmpty, true);
+    assert.equal(p.clientAddress("0000:0000:0000:0000:0000:ffff:7f00:0001", () => assert.fail("read X-Forwarded-For")), "127.0.0.1");
+  });
+
+  test("from a trusted proxy: the right-most forwarded address that is not a trusted proxy", () => {
+    const p = trustedProxiesFromEnv({ HERALD_TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8,fd00::/8" });
+    assert.equal(p.clientAddress("127.0.0.1", xff("203.0.113.9")), "203.0.113.9");
+    // A client-written value left of the real one is ignored; proxies in between are skipped.
+    assert.equal(p.clientAddress("127.0.0.1", xff("6.6.6.6, 203.0.113.9, 10.1.1.1")), "203.0.113.9");
+    assert.equal(p.clientAddress("::ffff:10.2.3.4", xff("[2001:DB8::5]:4431")), "2001:db8::5");
+    assert.equal(p.clientAddress("fd00::1", xff("198.51.100.4:5678")), "198.51.100.4");
+    // No header: the proxy itself. Every hop trusted: the farthest one.
+    assert.equal(p.clientAddress("127.0.0.1", xff(undefined)), "127.0.0.1");
+    assert.equal(p.clientAddress("127.0.0.1", xff("10.9.9.9, 10.0.0.1")), "10.9.9.9");
+    // An unreadable hop ends the walk at the last trusted one, never left of it.
+    assert.equal(p.clientAddress("127.0.0.1", xff("6.6.6.6, unknown, 10.0.0.1")), "10.0.0.1");
+  });
+
+  test("from any other peer: X-Forwarded-For is ignored", () => {
+    const p = trustedProxiesFromEnv({ HERALD_TRUSTED_PROXIES: "10.0.0.0/8" });
+    assert.equal(p.clientAddress("127.0.0.1", xff("203.0.113.9")), "127.0.0.1");
+    assert.equal(p.trusts("11.0.0.1"), false);
+    assert.equal(p.trusts("10.255.0.1"), true);
+  });
+
+  test("a bad entry is a configuration error naming the variable and the entry", () => {
+    for (const bad of ["10.0.0.0/33", "proxy.example.com", "10.0.0.0/8/8", "::1/129", "*", "10.0.0.0/x"]) {
+      assert.throws(() => trustedProxiesFromEnv({ HERALD_TRUSTED_PROXIES: bad }), (err: Error) => /HERALD_TRUSTED_PROXIES/.test(err.message) && err.message.includes(`"${bad}"`), bad);
+    }
   });
 });
 

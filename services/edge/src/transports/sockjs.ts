@@ -50,11 +50,12 @@ export function frameToSockJsMessage(frame: Uint8Array, binary: boolean): string
 /** One SockJS session (any of its transports) as a STOMP session transport. */
 class SockJsTransport implements SessionTransport {
   readonly kind = "sockjs" as const;
-  readonly remoteAddress: string;
 
-  constructor(private readonly conn: SockJsConnection) {
-    this.remoteAddress = conn.remoteAddress;
-  }
+  constructor(
+    private readonly conn: SockJsConnection,
+    /** The client address (X-Forwarded-For of the opening request when it came through a trusted proxy). */
+    readonly remoteAddress: string,
+  ) {}
 
   send(frame: Uint8Array, binary: boolean): void {
     this.conn.send(frameToSockJsMessage(frame, binary));
@@ -126,16 +127,26 @@ export function mountStompSockJs(app: TemplatedApp, node: EdgeNode, config: Edge
         }
         const websocket = conn.transport === "websocket" || conn.transport === "raw-websocket";
         const offered = websocket ? negotiateSubprotocol(conn.headers["sec-websocket-protocol"] ?? "").offered : undefined;
-        const transport = new SockJsTransport(conn);
+        const remoteAddress = config.trustedProxies.clientAddress(conn.remoteAddress, () => conn.headers["x-forwarded-for"]);
+        // The session holds an address slot from open to close, CONNECT or not.
+        const refused = node.transportOpened(remoteAddress);
+        const transport = new SockJsTransport(conn, remoteAddress);
         node.metrics.connects.inc({ transport: "sockjs" });
         const session = new StompSession(
           transport,
-          { remoteAddress: conn.remoteAddress, query: conn.query, ...(offered ? { offeredVersions: offered } : {}) },
+          { remoteAddress, query: conn.query, ...(offered ? { offeredVersions: offered } : {}) },
           node,
         );
+        if (refused) {
+          node.refuse(session, refused);
+          return IGNORE;
+        }
         return {
           onMessage: (message) => session.onData(Buffer.from(message, "utf8")),
-          onClose: () => session.onClose("client-close"),
+          onClose: () => {
+            session.onClose("client-close");
+            node.transportClosed(remoteAddress);
+          },
         };
       },
     },

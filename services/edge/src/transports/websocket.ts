@@ -1,9 +1,10 @@
-import type { TemplatedApp, WebSocket, Uws } from "@herald/uws";
+import type { HttpRequest, TemplatedApp, WebSocket, Uws } from "@herald/uws";
 import type { StompVersion } from "@herald/stomp";
 import type { EdgeNode } from "../edge-node.js";
 import { originAllowed, type EdgeConfig } from "../edge-config.js";
 import { StompSession } from "../session/session.js";
 import type { NativeTopics, SessionTransport } from "../session/transport.js";
+import type { Admission } from "../session/services.js";
 
 const SUBPROTOCOLS: ReadonlyArray<readonly [string, StompVersion]> = [
   ["v12.stomp", "1.2"],
@@ -13,10 +14,21 @@ const SUBPROTOCOLS: ReadonlyArray<readonly [string, StompVersion]> = [
 
 /**
  * The uWS UserData: one property, the transport. uWS copies UserData's properties
- * onto its own per-socket object, so every extra property costs every connection.
+ * onto its own per-socket object, so every extra property costs every connection;
+ * `r` is there only on a socket refused by the per-address limit.
  */
 interface UpgradeData {
   readonly t: WebSocketTransport;
+  readonly r?: Admission;
+}
+
+/** Every X-Forwarded-For header in order (getHeader gives only the first; HAProxy adds its own after the client's). */
+function forwardedFor(req: HttpRequest): string | undefined {
+  let all: string | undefined;
+  req.forEach((name, value) => {
+    if (name === "x-forwarded-for") all = all === undefined ? value : `${all},${value}`;
+  });
+  return all;
 }
 
 /**
@@ -110,7 +122,7 @@ export function mountStompWebSocket(uws: Uws, app: TemplatedApp, node: EdgeNode,
       const protocols = req.getHeader("sec-websocket-protocol");
       const extensions = req.getHeader("sec-websocket-extensions");
       const query = req.getQuery() ?? "";
-      const remoteAddress = decoder.decode(res.getRemoteAddressAsText());
+      const remoteAddress = config.trustedProxies.clientAddress(decoder.decode(res.getRemoteAddressAsText()), () => forwardedFor(req));
       if (!originAllowed(config.allowedOrigins, origin)) {
         node.metrics.upgradesRefused.inc({ reason: "origin" });
         res.writeStatus("403 Forbidden").writeHeader("content-type", "application/json").end(JSON.stringify({ error: `origin ${origin} is not allowed`, field: "origin" }));
@@ -123,14 +135,20 @@ export function mountStompWebSocket(uws: Uws, app: TemplatedApp, node: EdgeNode,
         return;
       }
       const { protocol, offered } = negotiateSubprotocol(protocols);
-      res.upgrade<UpgradeData>({ t: new WebSocketTransport(remoteAddress, query, sharedOffered(offered)) }, key, protocol, extensions, context);
+      const t = new WebSocketTransport(remoteAddress, query, sharedOffered(offered));
+      // The address slot is taken here, so sockets that never send CONNECT count; a refused
+      // socket still opens, to carry the ERROR frame that says why (close releases only admitted ones).
+      const refused = node.transportOpened(remoteAddress);
+      res.upgrade<UpgradeData>(refused ? { t, r: refused } : { t }, key, protocol, extensions, context);
     },
     open: (ws) => {
-      const transport = ws.getUserData().t;
+      const { t: transport, r: refused } = ws.getUserData();
       transport.ws = ws;
       node.metrics.connects.inc({ transport: "websocket" });
       // The transport is the connect context too (remoteAddress, query, offeredVersions).
-      transport.session = new StompSession(transport, transport, node);
+      const session = new StompSession(transport, transport, node);
+      if (refused) node.refuse(session, refused);
+      else transport.session = session;
     },
     message: (ws, message) => {
       // No copy: the parser copies what it keeps (bodies, partial lines) before onData returns,
@@ -139,9 +157,10 @@ export function mountStompWebSocket(uws: Uws, app: TemplatedApp, node: EdgeNode,
       if (session) ws.cork(() => session.onData(new Uint8Array(message)));
     },
     close: (ws) => {
-      const t = ws.getUserData().t;
+      const { t, r: refused } = ws.getUserData();
       t.closed = true;
       t.session?.onClose("client-close");
+      if (!refused) node.transportClosed(t.remoteAddress);
     },
   });
 }

@@ -58,9 +58,16 @@ export class ApiKeys {
     return found;
   }
 
-  /** Decides from the Authorization header and the client's address; principal names the rate-limit bucket. */
-  authenticate(authorization: string, remoteAddress: string): AuthResult {
+  /**
+   * Decides from the Authorization header and the client's address; principal names the rate-limit
+   * bucket. `proxied`: the request names a forwarded client (X-Forwarded-For / Forwarded), so a
+   * loopback peer is a reverse proxy on this host, not a local caller.
+   */
+  authenticate(authorization: string, remoteAddress: string, proxied = false): AuthResult {
     if (!this.enabled) {
+      if (proxied) {
+        return { ok: false, status: 403, error: "no API keys are configured (HERALD_API_KEYS), so only local clients are accepted, and this request came through a proxy (it carries X-Forwarded-For or Forwarded)" };
+      }
       if (isLoopbackAddress(remoteAddress)) return { ok: true, principal: "loopback" };
       return { ok: false, status: 403, error: "no API keys are configured (HERALD_API_KEYS), so only loopback clients are accepted" };
     }

@@ -43,7 +43,7 @@ export function mountApi(app: TemplatedApp, deps: ApiDeps): void {
   const metrics = httpMetrics(deps.registry);
   const handlers = createHandlers({ queue: deps.queue, logger: log, config, openApi: JSON.stringify(buildOpenApi(config)) });
   if (!keys.enabled) {
-    log.warn("HERALD_API_KEYS is not set: the publishing API accepts only loopback clients (127.0.0.0/8, ::1); behind a local reverse proxy every client looks local, so set keys there");
+    log.warn("HERALD_API_KEYS is not set: the publishing API accepts only loopback clients (127.0.0.0/8, ::1); requests forwarded by a proxy (X-Forwarded-For, Forwarded) are refused");
   }
 
   const byPattern = new Map<string, Route[]>();
@@ -75,7 +75,8 @@ export function mountApi(app: TemplatedApp, deps: ApiDeps): void {
   function dispatch(route: Route, ex: Exchange, res: HttpResponse, req: HttpRequest): void {
     let idempotencyScope: string | undefined;
     if (route.auth) {
-      const auth = keys.authenticate(req.getHeader("authorization"), remoteAddress(res));
+      const proxied = req.getHeader("x-forwarded-for") !== "" || req.getHeader("forwarded") !== "";
+      const auth = keys.authenticate(req.getHeader("authorization"), remoteAddress(res), proxied);
       if (!auth.ok) {
         return ex.error(auth.status, auth.error, null, auth.status === 401 ? { "www-authenticate": 'Bearer realm="herald"' } : {});
       }

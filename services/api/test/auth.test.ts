@@ -34,6 +34,12 @@ test("without API keys: loopback clients are accepted and mountApi warns at star
   try {
     assert.equal((await post(`${h.url}/v1/notifications`, body)).status, 202);
     assert.ok(h.logs.some((l) => l.includes('"level":40') && l.includes("only loopback clients")), h.logs.join(""));
+    // A reverse proxy on this host forwards remote clients from a loopback address: not local.
+    for (const forwarded of [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }] as Record<string, string>[]) {
+      const res = await post(`${h.url}/v1/notifications`, body, forwarded);
+      assert.equal(res.status, 403);
+      assert.match(String(res.json.error), /came through a proxy/);
+    }
   } finally {
     await h.close();
   }

@@ -43,6 +43,19 @@ export class BusUnavailableError extends Error {
   override readonly name = "BusUnavailableError";
 }
 
+/** A batch publish (publishAll) refused before anything of it was sent: none of it was applied. */
+export class BatchRefusedError extends Error {
+  override readonly name: string = "BatchRefusedError";
+}
+
+/**
+ * A batch that cannot be published atomically on Redis Cluster: its destinations live in
+ * different hash slots (a MULTI or a script runs on one slot).
+ */
+export class CrossSlotError extends BatchRefusedError {
+  override readonly name = "CrossSlotError";
+}
+
 export interface Bus {
   /**
    * Publish to every node subscribed to `message.destination` (including this one).
@@ -50,6 +63,13 @@ export interface Bus {
    * BusUnavailableError when the transport is down, never hangs.
    */
   publish(message: BusMessage): Promise<void>;
+  /**
+   * Publishes every message or none (a STOMP transaction's COMMIT): on Redis one MULTI/EXEC, in
+   * process one synchronous step. Rejects with BatchRefusedError when nothing was sent (the
+   * transport is down; CrossSlotError: on Redis Cluster the destinations do not share one hash
+   * slot), with BusUnavailableError when the reply was lost (then Redis applied all of it or none).
+   */
+  publishAll(messages: readonly BusMessage[]): Promise<void>;
   /**
    * Reference-counted interest in a destination: the node starts receiving its
    * messages on the first call and stops after the matching number of unsubscribes.

@@ -36,6 +36,12 @@ export class LocalBus implements Bus {
     return DONE;
   }
 
+  /** In one synchronous step, so trivially all or nothing. */
+  publishAll(messages: readonly BusMessage[]): Promise<void> {
+    for (const m of messages) void this.publish(m);
+    return DONE;
+  }
+
   subscribe(destination: string): void {
     this.interest.acquire(destination);
   }

@@ -1,5 +1,5 @@
-import { clusterNodeTarget, createRedisClient, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
-import { BusUnavailableError, type Bus, type BusEvents, type BusMessage, type BusState } from "./bus.js";
+import { clusterNodeTarget, createRedisClient, keySlot, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
+import { BatchRefusedError, BusUnavailableError, CrossSlotError, type Bus, type BusEvents, type BusMessage, type BusState } from "./bus.js";
 import { randomBytes } from "node:crypto";
 import type { ChannelSubscriber, SubscriberHooks } from "./channel-subscriber.js";
 import { closeConnection, ConnectionSubscriber } from "./connection-subscriber.js";
@@ -159,6 +159,58 @@ export class RedisBus implements Bus {
     });
   }
 
+  /**
+   * All or nothing: one MULTI/EXEC. No node-local shortcut and no origin tag: every copy, this
+   * node's included, comes back through Redis, so a batch that fails reaches no one. On a cluster
+   * a MULTI runs on one slot, so the channels must share one.
+   */
+  publishAll(messages: readonly BusMessage[]): Promise<void> {
+    if (messages.length === 0) return RESOLVED;
+    const payloads: Buffer[] = [];
+    try {
+      for (const m of messages) {
+        checkDestination(m?.destination, "publishAll");
+        payloads.push(encodeEnvelope(m));
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.sharded) {
+      const slot = keySlot(this.prefix + messages[0]!.destination);
+      const other = messages.find((m) => keySlot(this.prefix + m.destination) !== slot);
+      if (other !== undefined) {
+        return Promise.reject(
+          new CrossSlotError(`on Redis Cluster the destinations of one batch must share a hash slot: "${messages[0]!.destination}" and "${other.destination}" do not; nothing was published`),
+        );
+      }
+    }
+    if (this.closed) return Promise.reject(new BatchRefusedError("Redis is unavailable: the bus is closed; nothing was published"));
+    if (this.pub.status !== "ready") {
+      return Promise.reject(new BatchRefusedError(`Redis is unavailable (publisher connection is ${this.pub.status}); nothing was published`));
+    }
+    const multi = this.pub.multi();
+    for (let i = 0; i < messages.length; i++) {
+      const channel = this.prefix + messages[i]!.destination;
+      if (this.sharded) multi.spublish(channel, payloads[i]!);
+      else multi.publish(channel, payloads[i]!);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry: InflightPublish = {
+        at: Date.now(),
+        resolve,
+        reject: (err) => reject(new BusUnavailableError(`${err.message} (the batch was sent as one MULTI: Redis applied all of it or none)`)),
+      };
+      this.inflight.add(entry);
+      this.timeoutSweep ??= this.startTimeoutSweep();
+      multi.exec().then(
+        () => {
+          if (this.inflight.delete(entry)) resolve();
+        },
+        (err: unknown) => this.failOne(entry, batchErrorText(err)),
+      );
+    });
+  }
+
   subscribe(destination: string): void {
     checkDestination(destination, "subscribe");
     if (this.closed) return;
@@ -260,6 +312,13 @@ export class RedisBus implements Bus {
     timer.unref();
     return timer;
   }
+}
+
+/** An EXEC failure with the errors of the commands before it (ioredis puts them in previousErrors). */
+function batchErrorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const previous = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];
+  return [err.message, ...previous.map((e) => e.message)].join("; ");
 }
 
 function checkDestination(destination: unknown, op: string): asserts destination is string {

@@ -37,12 +37,26 @@ export interface ReadResult {
   latest: StreamPosition;
 }
 
+/** One message of an atomic batch: with `options` it is kept in history, without it only published. */
+export interface BatchItem {
+  readonly message: BusMessage;
+  readonly options: HistoryOptions | undefined;
+}
+
 export interface History {
   /**
    * Appends to the destination's stream AND publishes on the bus, atomically ordered:
    * the order in history is the order of delivery. Resolves with the message carrying its position.
    */
   publish(message: BusMessage, options: HistoryOptions): Promise<BusMessage>;
+  /**
+   * Publishes a batch all or nothing (a STOMP transaction's COMMIT): items with options as by
+   * publish(), the others only on the bus, in one atomic step (Redis: one MULTI/EXEC). Resolves
+   * with the messages as delivered, in order. Rejects with BatchRefusedError (of @herald/bus) when
+   * nothing was sent: Redis unavailable, or on Redis Cluster destinations in several hash slots
+   * (CrossSlotError); with HistoryUnavailableError when the reply was lost (Redis applied all or none).
+   */
+  publishAll(items: readonly BatchItem[]): Promise<BusMessage[]>;
   /** Messages after `since` (exclusive), oldest first, at most `limit`. */
   readSince(destination: string, since: StreamPosition, limit: number): Promise<ReadResult>;
   /**

@@ -1,4 +1,4 @@
-import type { Bus, BusMessage, StreamPosition } from "@herald/bus";
+import { BatchRefusedError, type Bus, type BusMessage, type StreamPosition } from "@herald/bus";
 import { newEpoch } from "./epoch.js";
 import {
   checkDestination,
@@ -9,6 +9,7 @@ import {
   HistoryError,
   HistoryUnavailableError,
   withoutPosition,
+  type BatchItem,
   type History,
   type HistoryOptions,
   type ReadResult,
@@ -83,10 +84,45 @@ export class MemoryHistory implements History {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new HistoryUnavailableError("history is closed"));
+    const { stored, repeated } = this.append(message, options, Date.now());
+    if (repeated) return Promise.resolve(stored);
+    // LocalBus never rejects. With a bus that does, the message stays in history (a retry with the
+    // same id is recognised, not appended again) and subscribers find it through the offset gap.
+    return this.bus.publish(stored).then(() => stored);
+  }
+
+  /** Everything checked first, then appended and handed to the bus in one synchronous step: all or nothing. */
+  publishAll(items: readonly BatchItem[]): Promise<BusMessage[]> {
+    try {
+      for (const item of items) {
+        checkMessage(item?.message);
+        if (item.options !== undefined) checkOptions(item.options, item.message.destination);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.closed) return Promise.reject(new BatchRefusedError("history is closed; nothing was published"));
     const now = Date.now();
+    const delivered: BusMessage[] = [];
+    const toBus: BusMessage[] = [];
+    for (const { message, options } of items) {
+      if (options === undefined) {
+        delivered.push(message);
+        toBus.push(message);
+        continue;
+      }
+      const { stored, repeated } = this.append(message, options, now);
+      delivered.push(stored);
+      if (!repeated) toBus.push(stored);
+    }
+    return this.bus.publishAll(toBus).then(() => delivered);
+  }
+
+  /** Appends one message (or recognises a repeated id: then nothing is appended). */
+  private append(message: BusMessage, options: HistoryOptions, now: number): { stored: BusMessage; repeated: boolean } {
     const stream = this.stream(message.destination, now);
     const seen = message.id !== "" ? this.seen(stream, message.id) : undefined;
-    if (seen) return Promise.resolve({ ...withoutPosition(message), position: seen });
+    if (seen) return { stored: { ...withoutPosition(message), position: seen }, repeated: true };
     stream.ring.resize(options.maxMessages);
     stream.top++;
     const stored: BusMessage = {
@@ -98,9 +134,7 @@ export class MemoryHistory implements History {
     stream.ring.push(stored);
     if (message.id !== "") stream.recent?.push({ id: message.id, position: stored.position! });
     stream.expiresAt = now + options.ttlSeconds * 1000;
-    // LocalBus never rejects. With a bus that does, the message stays in history (a retry with the
-    // same id is recognised, not appended again) and subscribers find it through the offset gap.
-    return this.bus.publish(stored).then(() => stored);
+    return { stored, repeated: false };
   }
 
   readSince(destination: string, since: StreamPosition, limit: number): Promise<ReadResult> {

@@ -27,4 +27,17 @@ export class PublishRouter {
     }
     return this.history.publish(message, options);
   }
+
+  /**
+   * All or nothing (a STOMP transaction): only the bus when no destination keeps history, else
+   * history, which publishes the others in the same atomic step.
+   */
+  async publishAll(messages: readonly BusMessage[]): Promise<BusMessage[]> {
+    const items = messages.map((message) => ({ message, options: this.policy.optionsFor(message.destination) }));
+    if (items.every((i) => i.options === undefined)) {
+      await this.bus.publishAll(messages);
+      return [...messages];
+    }
+    return this.history.publishAll(items);
+  }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_CHANNEL_PREFIX, decodeEnvelope, encodeEnvelope, type BusMessage, type StreamPosition } from "@herald/bus";
+import { BatchRefusedError, CrossSlotError, DEFAULT_CHANNEL_PREFIX, decodeEnvelope, encodeEnvelope, type BusMessage, type StreamPosition } from "@herald/bus";
 import { createRedisClient, isCluster, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
 import { newEpoch } from "./epoch.js";
 import {
@@ -10,12 +10,13 @@ import {
   HistoryError,
   HistoryUnavailableError,
   withoutPosition,
+  type BatchItem,
   type History,
   type HistoryOptions,
   type IncompleteReason,
   type ReadResult,
 } from "./history.js";
-import { DEFAULT_KEY_PREFIX, streamKeys, type StreamKeys } from "./redis-keys.js";
+import { DEFAULT_KEY_PREFIX, keySlot, streamKeys, type StreamKeys } from "./redis-keys.js";
 import { PUBLISH_SCRIPT, READ_SCRIPT } from "./redis-scripts.js";
 
 export interface RedisHistoryOptions {
@@ -48,6 +49,14 @@ export interface RedisHistoryOptions {
 }
 
 type Client = Redis | Cluster;
+
+/** A MULTI of the client, with the publish script (queued commands return the MULTI). */
+interface ScriptedMulti {
+  heraldHistoryPublishBuffer(meta: string, stream: string, recent: string, ...args: (string | Buffer)[]): ScriptedMulti;
+  publish(channel: string, payload: Buffer): ScriptedMulti;
+  spublish(channel: string, payload: Buffer): ScriptedMulti;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
 
 /** ioredis adds these methods with defineCommand; the *Buffer forms return Buffers instead of strings. */
 interface ScriptedClient {
@@ -118,25 +127,77 @@ export class RedisHistory implements History {
     checkMessage(message);
     checkOptions(options, message.destination);
     const bare = withoutPosition(message);
-    const envelope = encodeEnvelope(bare);
     const k = streamKeys(message.destination, this.keyPrefix, this.channelPrefix);
     const [offset, epoch] = await this.run(`publish to "${message.destination}"`, () =>
-      this.scripted.heraldHistoryPublishBuffer(
-        k.meta,
-        k.stream,
-        k.recent,
-        envelope,
-        newEpoch(),
-        String(options.maxMessages),
-        String(Math.ceil(options.ttlSeconds * 1000)),
-        k.channel,
-        this.publishCommand,
-        this.trimMode,
-        String(this.dedupeWindow),
-        bare.id,
-      ),
+      this.scripted.heraldHistoryPublishBuffer(k.meta, k.stream, k.recent, ...this.scriptArgs(bare, options, k)),
     );
     return { ...bare, position: { offset: Number(offset), epoch: epoch.toString("utf8") } };
+  }
+
+  /**
+   * One MULTI/EXEC: the publish script per kept message, a plain (S)PUBLISH per other one. Redis
+   * runs it as one step, so subscribers see all of the batch or none of it. On a cluster it must
+   * stay in one slot (a MULTI runs on one shard), which is checked before anything is sent.
+   */
+  async publishAll(items: readonly BatchItem[]): Promise<BusMessage[]> {
+    const bare: BusMessage[] = [];
+    const keys: StreamKeys[] = [];
+    for (const item of items) {
+      checkMessage(item?.message);
+      if (item.options !== undefined) checkOptions(item.options, item.message.destination);
+      bare.push(withoutPosition(item.message));
+      keys.push(streamKeys(item.message.destination, this.keyPrefix, this.channelPrefix));
+    }
+    if (items.length === 0) return [];
+    if (this.publishCommand === "spublish") this.checkOneSlot(keys);
+    if (this.closed) throw new BatchRefusedError("history is closed; nothing was published");
+    // Refused before sending: then nothing of the batch can have been applied.
+    if (this.everReady && this.client.status !== "ready") throw new BatchRefusedError(`Redis is unavailable (connection is ${this.client.status}); nothing was published`);
+    const replies = await this.run(`publish a batch of ${items.length} (sent as one MULTI: Redis applied all of it or none)`, async () => {
+      const multi = (this.client as unknown as { multi(): ScriptedMulti }).multi();
+      items.forEach((item, i) => {
+        const k = keys[i]!;
+        if (item.options !== undefined) multi.heraldHistoryPublishBuffer(k.meta, k.stream, k.recent, ...this.scriptArgs(bare[i]!, item.options, k));
+        else multi[this.publishCommand](k.channel, encodeEnvelope(bare[i]!));
+      });
+      const result = await multi.exec();
+      if (result === null) throw new HistoryError("history: the batch's MULTI was discarded by Redis");
+      return result;
+    });
+    return items.map((item, i) => {
+      const [err, reply] = replies[i] ?? [new HistoryError("no reply"), undefined];
+      if (err) throw new HistoryError(`history: publish to "${item.message.destination}" in a batch failed: ${err.message}`);
+      if (item.options === undefined) return bare[i]!;
+      const [offset, epoch] = reply as [number, Buffer | string, number];
+      return { ...bare[i]!, position: { offset: Number(offset), epoch: typeof epoch === "string" ? epoch : epoch.toString("utf8") } };
+    });
+  }
+
+  /** ARGV of the publish script for one message (see redis-scripts.ts). */
+  private scriptArgs(bare: BusMessage, options: HistoryOptions, k: StreamKeys): (string | Buffer)[] {
+    return [
+      encodeEnvelope(bare),
+      newEpoch(),
+      String(options.maxMessages),
+      String(Math.ceil(options.ttlSeconds * 1000)),
+      k.channel,
+      this.publishCommand,
+      this.trimMode,
+      String(this.dedupeWindow),
+      bare.id,
+    ];
+  }
+
+  /** Every key and channel of a batch hashes to the channel's slot (redis-keys.ts): one slot for all, or refused. */
+  private checkOneSlot(keys: readonly StreamKeys[]): void {
+    const first = keys[0]!;
+    const slot = keySlot(first.channel);
+    const other = keys.find((k) => keySlot(k.channel) !== slot);
+    if (other === undefined) return;
+    const dest = (k: StreamKeys) => k.channel.slice(this.channelPrefix.length);
+    throw new CrossSlotError(
+      `on Redis Cluster the destinations of one transaction must share a hash slot: "${dest(first)}" is in slot ${slot}, "${dest(other)}" in slot ${keySlot(other.channel)}; nothing was published`,
+    );
   }
 
   async readSince(destination: string, since: StreamPosition, limit: number): Promise<ReadResult> {

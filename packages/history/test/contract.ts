@@ -215,6 +215,37 @@ export function historyContract(name: string, make: () => Promise<Subject>, clea
     assert.equal((await s.history.latest(d)).offset, 3, "nor appended again");
   });
 
+  test(`${name}: publishAll delivers a batch whole: kept messages positioned and stored, the others only published`, async () => {
+    // One hash tag: on Redis Cluster a batch must stay in one slot.
+    const tag = `{batch-${process.pid}-${++seq}}`;
+    const d1 = uniqueDestination(`/topic/${tag}/kept1`);
+    const d2 = uniqueDestination(`/user/ann/queue/${tag}/kept2`);
+    const plain = uniqueDestination(`/topic/${tag}/plain`);
+    await s.history.publish(msg(d1, "before"), big);
+    let result: BusMessage[] = [];
+    let kept: BusMessage[] = [];
+    const plainDelivered = await collect(s, plain, 1, async () => {
+      kept = await collect(s, d1, 2, async () => {
+        result = await s.history.publishAll([
+          { message: msg(d1, "a"), options: big },
+          { message: msg(plain, "p"), options: undefined },
+          { message: msg(d2, "b"), options: big },
+          { message: msg(d1, "c"), options: big },
+        ]);
+      });
+    });
+    assert.deepEqual(result.map(text), ["a", "p", "b", "c"]);
+    assert.deepEqual(result.map((m) => m.position?.offset), [2, undefined, 1, 3]);
+    assert.deepEqual(kept.map((m) => [text(m), m.position?.offset]), [["a", 2], ["c", 3]], "delivered in order, positioned");
+    assert.deepEqual(plainDelivered.map((m) => [text(m), m.position]), [["p", undefined]]);
+    const r2 = await s.history.readSince(d2, { offset: 0, epoch: result[2]!.position!.epoch }, 10);
+    assert.deepEqual(r2.messages.map(text), ["b"]);
+    assert.equal((await s.history.latest(plain)).offset, 0, "the plain destination keeps nothing");
+    assert.deepEqual(await s.history.publishAll([]), []);
+    await assert.rejects(s.history.publishAll([{ message: msg(d1, "x"), options: { maxMessages: 0, ttlSeconds: 1 } }]), /maxMessages/);
+    assert.equal((await s.history.latest(d1)).offset, 3, "a batch with a bad item publishes nothing");
+  });
+
   test(`${name}: history keeps its own copy of the body`, async () => {
     const d = uniqueDestination();
     const slab = Buffer.from("hello world");

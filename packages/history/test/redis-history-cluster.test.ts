@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RedisBus, whenBusUp, type BusMessage } from "@herald/bus";
+import { CrossSlotError, RedisBus, whenBusUp, type BusMessage } from "@herald/bus";
 import { RedisCluster, type RedisServer } from "@herald/testkit";
 import { Redis } from "ioredis";
 import { RedisHistory, keySlot } from "../src/index.js";
@@ -76,4 +76,19 @@ test("Redis Cluster: publish (SPUBLISH from the script) and readSince across sha
     assert.equal(r.complete, true);
     assert.deepEqual(r.messages.map((m) => m.id), got.map((m) => m.id), `history of ${d}`);
   }
+});
+
+test("Redis Cluster: publishAll across hash slots is refused (CrossSlotError) before anything is stored or published", async () => {
+  const a = "/topic/batch-a";
+  const b = "/user/ann/queue/batch-b";
+  assert.notEqual(keySlot(history.keysOf(a).channel), keySlot(history.keysOf(b).channel), "the two destinations must be in different slots");
+  const before = await Promise.all([history.latest(a), history.latest(b)]);
+  await assert.rejects(
+    history.publishAll([
+      { message: msg(a, "1"), options: { maxMessages: 10, ttlSeconds: 60 } },
+      { message: msg(b, "2"), options: undefined },
+    ]),
+    (e: Error) => e instanceof CrossSlotError && /slot/.test(e.message) && e.message.includes(a) && e.message.includes(b),
+  );
+  assert.deepEqual(await Promise.all([history.latest(a), history.latest(b)]), before, "nothing was appended");
 });

@@ -1,6 +1,6 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { RedisBus, whenBusUp } from "@herald/bus";
+import { BatchRefusedError, RedisBus, whenBusUp } from "@herald/bus";
 import { RedisServer } from "@herald/testkit";
 import { Redis } from "ioredis";
 import { HistoryError, HistoryUnavailableError, RedisHistory } from "../src/index.js";
@@ -137,6 +137,26 @@ test("RedisHistory: calls fail fast with HistoryUnavailableError while Redis is 
   assert.ok(Date.now() - started < 1000, "fail fast, not after the timeout");
   await srv.restart();
   await retry(() => h.publish(msg(d, "c"), opts));
+});
+
+test("RedisHistory: publishAll while Redis is down is refused before anything is sent (BatchRefusedError), and works again after", async (t) => {
+  const { srv, h } = await ownHistory(t, { commandTimeoutMs: 1000 });
+  const d = uniqueDestination();
+  const first = await h.publish(msg(d, "a"), opts);
+  await srv.stop();
+  await sleep(100);
+  await assert.rejects(
+    h.publishAll([{ message: msg(d, "b"), options: opts }, { message: msg(uniqueDestination(), "c"), options: undefined }]),
+    (e: Error) => e instanceof BatchRefusedError && /nothing was published/.test(e.message),
+  );
+  await srv.restart();
+  // Refused (not unavailable-after-sending) until the connection is back.
+  const refusedAsUnavailable = (e: unknown) => (e instanceof BatchRefusedError ? new HistoryUnavailableError(e.message) : e);
+  const [b] = await retry(() => h.publishAll([{ message: msg(d, "b"), options: opts }]).catch((e: unknown) => Promise.reject(refusedAsUnavailable(e))));
+  // The restarted server kept nothing (no persistence): a new epoch, starting at 1.
+  assert.equal(b!.position!.offset, 1);
+  assert.notEqual(b!.position!.epoch, first.position!.epoch);
+  assert.deepEqual(await h.latest(d), b!.position);
 });
 
 test("RedisHistory: Redis refusing the script is a HistoryError with Redis's reason", async (t) => {

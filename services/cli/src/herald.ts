@@ -11,6 +11,7 @@ import { createNotificationProcessor, startBullmqWorker, workerConfigFromEnv, ty
 import { createHistory, historyPolicyFromEnv, PublishRouter } from "@herald/history";
 import { deliveryConfigFromEnv, MemoryCursorStore, RedisCursorStore, type CursorStore } from "@herald/edge";
 import { InstrumentedBus } from "./instrumented-bus.js";
+import { InstrumentedHistory } from "./instrumented-history.js";
 import { mountOpsRoutes, type ReadinessCheck } from "./ops-routes.js";
 import { rolesFromEnv } from "./roles.js";
 
@@ -47,7 +48,9 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     target ? "redis" : "local",
   );
   // History (Redis Streams with REDIS_URL, memory without) gives messages positions: recovery, offline users, durable acks.
-  const history = createHistory({ redisUrl, bus, redis: { name: nodeName, onError: (err) => logger.debug({ err: err.message }, "redis history") } });
+  const createdHistory = createHistory({ redisUrl, bus, redis: { name: nodeName, onError: (err) => logger.debug({ err: err.message }, "redis history") } });
+  // Redis history publishes from its script, past the bus's counter: it counts itself (memory history goes through the bus).
+  const history = target ? new InstrumentedHistory(createdHistory, registry) : createdHistory;
   const historyPolicy = historyPolicyFromEnv(env);
   const publisher = new PublishRouter(bus, history, historyPolicy);
   let cursorClient: Redis | Cluster | undefined;

@@ -48,6 +48,16 @@ export class InstrumentedBus implements Bus {
     );
   }
 
+  publishAll(messages: readonly BusMessage[]): Promise<void> {
+    return this.inner.publishAll(messages).then(
+      () => void this.published.inc(messages.length),
+      (err: unknown) => {
+        this.publishErrors.inc();
+        throw err;
+      },
+    );
+  }
+
   subscribe(destination: string): void {
     this.inner.subscribe(destination);
   }

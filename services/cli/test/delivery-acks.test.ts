@@ -185,6 +185,41 @@ test("NACK redelivers with herald-redelivery-count up to the limit, then the mes
   assert.equal(bodyOf(kept!), "poison");
 });
 
+test("NACK counts live with the durable cursor: reconnecting (to another node) does not reset them, the limit still leads to the dead-letter destination", async () => {
+  const ops = await client(a, "ops");
+  await subscribe(ops, "dlq", "/queue/dlq/user/uma/queue/jobs");
+  const nacks = "herald:cursors:{uma}:nacks:/user/uma/queue/jobs|";
+  const first = await client(a, "uma");
+  await subscribe(first, "w", "/user/queue/jobs", { ack: "client-individual" });
+  await notify("uma", "/queue/jobs", ["poison"]);
+  let got = await waitForMessages(first, "w", 1);
+  ack(first, got[0]!, {}, "NACK");
+  got = await waitForMessages(first, "w", 2);
+  assert.equal(header(got[1]!, "herald-redelivery-count"), "1");
+  ack(first, got[1]!, {}, "NACK");
+  got = await waitForMessages(first, "w", 3);
+  assert.equal(header(got[2]!, "herald-redelivery-count"), "2");
+  assert.deepEqual(await admin.hgetall(nacks), { [`${header(got[0]!, "herald-epoch")}:1`]: "2" }, "the count is stored next to the cursor");
+  assert.ok((await admin.pttl(nacks)) > 0, "with a TTL");
+  first.close();
+
+  const second = await client(b, "uma");
+  await subscribe(second, "w", "/user/queue/jobs", { ack: "client-individual" });
+  got = await waitForMessages(second, "w", 1);
+  assert.equal(bodyOf(got[0]!), "poison");
+  assert.equal(header(got[0]!, "herald-redelivery-count"), "2", "the new session knows how often it was NACKed");
+  ack(second, got[0]!, {}, "NACK");
+  got = await waitForMessages(second, "w", 2);
+  assert.equal(header(got[1]!, "herald-redelivery-count"), "3", "counting goes on from the stored count");
+  ack(second, got[1]!, {}, "NACK");
+  const [dead] = await waitForMessages(ops, "dlq", 1);
+  assert.equal(bodyOf(dead!), "poison");
+  assert.equal(header(dead!, "herald-redelivery-count"), "3");
+  assert.equal(await quietFor(second, "w", 300), 0, "no fifth delivery");
+  await cursorReaches("uma", "/user/uma/queue/jobs|", /:1$/);
+  await waitFor(async () => (await admin.exists(nacks)) === 0, { what: "the count of the dead-lettered message to be forgotten", timeoutMs: 5000 });
+});
+
 test("transactions: SENDs take effect only at COMMIT, all together; ABORT and disconnect discard them", async () => {
   const watcher = await client(a, "judy");
   await subscribe(watcher, "t", "/user/queue/tx");

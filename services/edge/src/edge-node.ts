@@ -9,7 +9,7 @@ import { edgeMetrics, type DisconnectReason, type EdgeMetrics } from "./metrics.
 import { initEdgeMetrics } from "./metrics-init.js";
 import type { EdgeConfig } from "./edge-config.js";
 import { StompSession } from "./session/session.js";
-import type { Admission, SessionConfig, SessionServices } from "./session/services.js";
+import type { Admission, PublishRequest, SessionConfig, SessionServices } from "./session/services.js";
 import { OPEN_POLICY, OpenAuthenticator } from "./session/open-access.js";
 import type { Authenticator, DestinationPolicy, Principal } from "./session/principal.js";
 import { CloseCode } from "./session/transport.js";
@@ -113,6 +113,12 @@ export class EdgeNode implements SessionServices {
     const m = StompSession.busMessage(this.ids.message(), destination, message);
     if (this.delivery) return this.delivery.publish(m).then(() => undefined);
     return this.bus.publish(m);
+  }
+
+  publishAll(requests: readonly PublishRequest[]): Promise<void> {
+    const messages = requests.map((r) => StompSession.busMessage(this.ids.message(), r.destination, r.message));
+    if (this.delivery) return this.delivery.publishAll(messages).then(() => undefined);
+    return this.bus.publishAll(messages);
   }
 
   /** Handlers may only reach broker destinations: the same syntax rules as clients. */

@@ -108,6 +108,26 @@ describe("durable cursor", () => {
     assert.ok(c.isAcked({ epoch: "B", offset: 2 }));
   });
 
+  test("NACK counts are kept in the store: a later cursor of the same subscription continues them; settling forgets them", async () => {
+    const store = new MemoryCursorStore();
+    const p = { epoch: "E", offset: 3 };
+    const first = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    await first.load();
+    assert.equal(first.nackCount(p), 0);
+    assert.equal(await first.countNack(p), 1);
+    assert.equal(await first.countNack(p), 2);
+    const second = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    await second.load();
+    assert.equal(second.nackCount(p), 2, "a new session (or node) sees the count");
+    assert.equal(second.nackCount({ epoch: "E", offset: 4 }), 0);
+    assert.equal(await second.countNack(p), 3);
+    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 1);
+    assert.equal((await store.nackCounts("bob", "other|")).size, 0, "per subscription");
+    second.ack(p);
+    assert.equal(second.nackCount(p), 0);
+    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
+  });
+
   test("stored form", () => {
     assert.equal(encodeCursor({ epoch: "E1", offset: 7, acked: [9, 12] }), "E1:7:9,12");
     assert.deepEqual(decodeCursor("E1:7"), { epoch: "E1", offset: 7, acked: [] });

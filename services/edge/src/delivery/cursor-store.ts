@@ -15,7 +15,21 @@ export interface CursorStore {
   /** `owner` is the user (or CONNECT client-id); `key` names the subscription within it. */
   load(owner: string, key: string): Promise<CursorState | undefined>;
   save(owner: string, key: string, state: CursorState): Promise<void>;
+  /**
+   * Counts one more NACK of the message at `position` and resolves with the count so far. Kept
+   * next to the cursor (same owner, same TTL), so the redelivery limit holds across sessions and nodes.
+   */
+  countNack(owner: string, key: string, position: StreamPosition): Promise<number>;
+  /** The NACK counts of a subscription's messages that are not settled yet, by "<epoch>:<offset>". */
+  nackCounts(owner: string, key: string): Promise<Map<string, number>>;
+  /** Forgets the NACK counts of settled messages. */
+  forgetNacks(owner: string, key: string, positions: readonly StreamPosition[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Field of a message's NACK count: "<epoch>:<offset>". */
+export function nackField(position: StreamPosition): string {
+  return `${position.epoch}:${position.offset}`;
 }
 
 /** "<epoch>:<offset>[:<acked,…>]"; epochs are base64url, so ":" never occurs in them. */
@@ -44,6 +58,8 @@ export class DurableCursor {
   private epoch: string | undefined;
   private offset = 0;
   private readonly acked = new Set<number>();
+  /** NACK counts of unsettled messages, by nackField (loaded with the cursor, kept up to date by countNack). */
+  private readonly nacks = new Map<string, number>();
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -58,7 +74,9 @@ export class DurableCursor {
 
   /** Reads the stored state; undefined when this subscription was never acknowledged. */
   async load(): Promise<StreamPosition | undefined> {
-    const s = await this.store.load(this.owner, this.key);
+    const [s, nacks] = await Promise.all([this.store.load(this.owner, this.key), this.store.nackCounts(this.owner, this.key)]);
+    this.nacks.clear();
+    for (const [field, n] of nacks) this.nacks.set(field, n);
     if (!s) return undefined;
     this.epoch = s.epoch;
     this.offset = s.offset;
@@ -79,7 +97,21 @@ export class DurableCursor {
     return position.epoch === this.epoch && (position.offset <= this.offset || this.acked.has(position.offset));
   }
 
+  /** NACKs of the message so far (0 when none): it goes out with herald-redelivery-count. */
+  nackCount(position: StreamPosition): number {
+    return this.nacks.size === 0 ? 0 : (this.nacks.get(nackField(position)) ?? 0);
+  }
+
+  /** One more NACK of the message, counted in the store (atomically, whichever node asks); resolves with the count. */
+  async countNack(position: StreamPosition): Promise<number> {
+    const n = await this.store.countNack(this.owner, this.key, position);
+    this.nacks.set(nackField(position), n);
+    return n;
+  }
+
   ack(position: StreamPosition): void {
+    // A settled message's NACK count is no longer needed (one that is never settled expires with the cursor).
+    if (this.nacks.delete(nackField(position))) this.store.forgetNacks(this.owner, this.key, [position]).catch(this.onError);
     if (position.epoch !== this.epoch) {
       // The stream was recreated: its offsets start again at 1.
       this.epoch = position.epoch;

@@ -73,6 +73,11 @@ export class Delivery {
     return this.router.publish(message);
   }
 
+  /** A transaction's messages, all or none (see PublishRouter.publishAll). */
+  publishAll(messages: readonly BusMessage[]): Promise<BusMessage[]> {
+    return this.router.publishAll(messages);
+  }
+
   keepsHistory(busDestination: string): boolean {
     return this.router.keepsHistory(busDestination);
   }

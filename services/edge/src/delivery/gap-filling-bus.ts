@@ -53,6 +53,10 @@ export class GapFillingBus implements Bus {
     return this.inner.publish(message);
   }
 
+  publishAll(messages: readonly BusMessage[]): Promise<void> {
+    return this.inner.publishAll(messages);
+  }
+
   subscribe(destination: string): void {
     this.interest.set(destination, (this.interest.get(destination) ?? 0) + 1);
     this.inner.subscribe(destination);

@@ -1,10 +1,14 @@
-import { decodeCursor, encodeCursor, type CursorState, type CursorStore } from "./cursor-store.js";
+import type { StreamPosition } from "@herald/bus";
+import { decodeCursor, encodeCursor, nackField, type CursorState, type CursorStore } from "./cursor-store.js";
 
 /** The few ioredis commands the store uses (a Redis or Cluster client satisfies it). */
 export interface CursorRedisClient {
   hget(key: string, field: string): Promise<string | null>;
   hset(key: string, field: string, value: string): Promise<number>;
   pexpire(key: string, milliseconds: number): Promise<number>;
+  hincrby(key: string, field: string, increment: number): Promise<number>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
 }
 
 export interface RedisCursorStoreOptions {
@@ -17,6 +21,9 @@ export interface RedisCursorStoreOptions {
 /**
  * Durable cursors in Redis: one hash per owner (`herald:cursors:{alice}`), one field per
  * subscription (`<bus destination>|<name>`), so any edge node a client reconnects to finds them.
+ * NACK counts sit next to them, one hash per subscription that has any
+ * (`herald:cursors:{alice}:nacks:<bus destination>|<name>`, field `<epoch>:<offset>`), in the
+ * same slot and with the same TTL.
  */
 export class RedisCursorStore implements CursorStore {
   private readonly prefix: string;
@@ -45,6 +52,31 @@ export class RedisCursorStore implements CursorStore {
     const k = this.keyOf(owner);
     await this.client.hset(k, key, encodeCursor(state));
     await this.client.pexpire(k, this.ttlMs);
+  }
+
+  nacksKeyOf(owner: string, key: string): string {
+    return `${this.keyOf(owner)}:nacks:${key}`;
+  }
+
+  async countNack(owner: string, key: string, position: StreamPosition): Promise<number> {
+    const k = this.nacksKeyOf(owner, key);
+    // One connection keeps the order: the TTL applies to the hash HINCRBY just made.
+    const [n] = await Promise.all([this.client.hincrby(k, nackField(position), 1), this.client.pexpire(k, this.ttlMs)]);
+    return n;
+  }
+
+  async nackCounts(owner: string, key: string): Promise<Map<string, number>> {
+    const all = await this.client.hgetall(this.nacksKeyOf(owner, key));
+    const out = new Map<string, number>();
+    for (const [field, value] of Object.entries(all)) {
+      const n = Number(value);
+      if (Number.isSafeInteger(n) && n > 0) out.set(field, n);
+    }
+    return out;
+  }
+
+  async forgetNacks(owner: string, key: string, positions: readonly StreamPosition[]): Promise<void> {
+    if (positions.length > 0) await this.client.hdel(this.nacksKeyOf(owner, key), ...positions.map(nackField));
   }
 
   close(): Promise<void> {

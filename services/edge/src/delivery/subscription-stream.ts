@@ -126,8 +126,11 @@ export class SubscriptionStream {
 
   private taken(m: BusMessage): string {
     if (this.o.autoAck && m.position) this.o.cursor?.ack(m.position);
-    const h = this.firstHeader;
+    let h = this.firstHeader;
     this.firstHeader = "";
+    // A message NACKed in an earlier session comes again with its count (kept with the cursor).
+    const nacks = m.position && this.o.cursor ? this.o.cursor.nackCount(m.position) : 0;
+    if (nacks > 0) h += `${HEADER.redeliveryCount}:${nacks}\n`;
     return h;
   }
 

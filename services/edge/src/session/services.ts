@@ -19,6 +19,12 @@ export interface SessionConfig {
   readonly maxUnacked: number;
 }
 
+/** One SEND of a transaction: its bus destination and what to publish there. */
+export interface PublishRequest {
+  readonly destination: string;
+  readonly message: OutgoingMessage;
+}
+
 export interface Admission {
   readonly limit: string;
   readonly message: string;
@@ -39,6 +45,11 @@ export interface SessionServices {
   /** Present when the node keeps history: recovery, durable subscriptions, NACK redelivery. */
   readonly delivery: Delivery | undefined;
   publish(destination: string, message: OutgoingMessage): Promise<void>;
+  /**
+   * A transaction's SENDs, all or none (one atomic Redis step). Rejects with BatchRefusedError
+   * when nothing was sent (CrossSlotError: destinations in several cluster slots).
+   */
+  publishAll(requests: readonly PublishRequest[]): Promise<void>;
   /** Per-user / per-node connection limits at CONNECT; undefined admits. */
   admit(session: StompSession, principal: Principal | undefined): Admission | undefined;
   /** SEND rate limit; a message when the session is over its rate. */

@@ -10,7 +10,7 @@ import {
   type ServerCommand,
   type StompVersion,
 } from "@herald/stomp";
-import { BusUnavailableError, type BusMessage } from "@herald/bus";
+import { BatchRefusedError, BusUnavailableError, type BusMessage } from "@herald/bus";
 import { HistoryUnavailableError } from "@herald/history";
 import type { Logger } from "@herald/observability";
 import type { AckMode, Subscription, SubscriberSession } from "../fanout/subscription-registry.js";
@@ -22,7 +22,7 @@ import { negotiateHeartbeat, parseHeartbeatHeader, SILENCE_TOLERANCE, type Negot
 import { AccessDenied, type ConnectContext, type Principal } from "./principal.js";
 import { CloseCode, type SessionTransport } from "./transport.js";
 import type { DisconnectReason } from "../metrics.js";
-import type { SessionServices } from "./services.js";
+import type { PublishRequest, SessionServices } from "./services.js";
 
 type State = "connecting" | "authenticating" | "connected" | "closed";
 
@@ -56,6 +56,12 @@ interface PendingAck {
   readonly redeliveries: number;
 }
 
+/** What a transaction holds until COMMIT: its SENDs (published together, atomically), then its ACKs/NACKs. */
+interface Transaction {
+  readonly sends: PublishRequest[];
+  readonly acks: Array<{ readonly key: string; readonly nack: boolean }>;
+}
+
 /** A protocol failure: becomes an ERROR frame, then the connection closes. */
 class StompFailure extends Error {
   constructor(
@@ -79,7 +85,7 @@ export class StompSession implements SubscriberSession {
   private readonly parser: StompParser<ClientCommand>;
   private readonly subs = new Map<string, Subscription>();
   // Allocated on first use (most connections never use them): a connection costs memory while it is open.
-  private txMap: Map<string, Array<() => Promise<void> | void>> | undefined;
+  private txMap: Map<string, Transaction> | undefined;
   private ackMap: Map<string, PendingAck> | undefined;
   private queued: ClientFrame[] | undefined;
   /** The tail of the receipt chain while something is pending; undefined when idle. */
@@ -110,7 +116,7 @@ export class StompSession implements SubscriberSession {
     return this.transport.topics;
   }
 
-  private get transactions(): Map<string, Array<() => Promise<void> | void>> {
+  private get transactions(): Map<string, Transaction> {
     return (this.txMap ??= new Map());
   }
 
@@ -264,7 +270,7 @@ export class StompSession implements SubscriberSession {
           return; // SEND sends its own receipt once published
         case "ACK":
         case "NACK":
-          this.inTransaction(frame, () => this.onAck(frame));
+          this.onAck(frame);
           break;
         case "BEGIN":
           this.onBegin(frame);
@@ -488,6 +494,16 @@ export class StompSession implements SubscriberSession {
     const destination = this.requireHeader(frame, "destination");
     const syntax = checkDestinationSyntax(destination);
     if (syntax) throw new StompFailure("invalid destination", syntax);
+    const txId = header(frame, "transaction");
+    const tx = txId === undefined ? undefined : this.transactionOf(txId);
+    // A handler's effects (its own publishes, whatever else it does) cannot be held back and made
+    // atomic with the rest, so application destinations stay outside transactions.
+    if (tx && classify(destination) === "app") {
+      throw new StompFailure(
+        "application destination in a transaction",
+        `${clip(destination)} is handled by the application, which cannot take part in a transaction; SEND it without the transaction header`,
+      );
+    }
     if (destination === REFRESH_DESTINATION) {
       this.onRefresh(frame);
       return;
@@ -502,49 +518,55 @@ export class StompSession implements SubscriberSession {
       this.services.onAclDenial("send", destination, this.principal);
       throw new StompFailure("access denied", `not allowed to send to ${clip(destination)}: ${refused}`, "auth-failure");
     }
-    const action = this.sendAction(frame, destination);
-    const txId = header(frame, "transaction");
-    if (txId !== undefined) {
-      this.bufferInTransaction(txId, action);
+    const contentType = header(frame, "content-type");
+    const target = this.brokerTarget(destination);
+    if (target === undefined) {
+      this.afterPublish(frame, this.appAction(frame, destination, contentType)());
+      return;
+    }
+    const message = this.outgoing(frame, contentType);
+    if (tx) {
+      // Checked now (destination, rules), published at COMMIT.
+      tx.sends.push({ destination: target, message });
       this.receiptFor(frame);
       return;
     }
-    this.afterPublish(frame, action());
+    this.afterPublish(frame, this.services.publish(target, message));
   }
 
-  /** Turns a SEND into the work it asks for, run now or at COMMIT. */
-  private sendAction(frame: ClientFrame, destination: string): () => Promise<void> {
-    const kind = classify(destination);
-    const contentType = header(frame, "content-type");
-    switch (kind) {
-      case "app": {
-        const handler = this.services.handlers.get(destination);
-        if (!handler) throw new StompFailure("unknown destination", `no application handler for ${clip(destination)}`);
-        const principal = this.principal;
-        const msg = {
-          destination,
-          body: frame.body,
-          ...(contentType !== undefined ? { contentType } : {}),
-          header: (name: string) => header(frame, name),
-          ...(principal ? { principal } : {}),
-          sessionId: this.id,
-        };
-        return async () => {
-          await handler(msg, this.services.appContext);
-        };
-      }
+  /** The bus destination of a broker SEND; undefined for an application destination. */
+  private brokerTarget(destination: string): string | undefined {
+    switch (classify(destination)) {
+      case "app":
+        return undefined;
       case "topic":
       case "queue":
       case "user-other":
-        return () => this.services.publish(destination, this.outgoing(frame, contentType));
-      case "user-own": {
+        return destination;
+      case "user-own":
         if (!this.principal) throw new StompFailure("access denied", `${clip(destination)} is a user destination and this connection has no authenticated user`, "auth-failure");
-        const target = ownUserBusDestination(this.principal.user, destination);
-        return () => this.services.publish(target, this.outgoing(frame, contentType));
-      }
+        return ownUserBusDestination(this.principal.user, destination);
       default:
         throw new StompFailure("unknown destination", `unknown destination prefix in ${clip(destination)}; use /app/, /topic/, /queue/ or /user/`);
     }
+  }
+
+  /** A SEND to an application destination: its handler, run now. */
+  private appAction(frame: ClientFrame, destination: string, contentType: string | undefined): () => Promise<void> {
+    const handler = this.services.handlers.get(destination);
+    if (!handler) throw new StompFailure("unknown destination", `no application handler for ${clip(destination)}`);
+    const principal = this.principal;
+    const msg = {
+      destination,
+      body: frame.body,
+      ...(contentType !== undefined ? { contentType } : {}),
+      header: (name: string) => header(frame, name),
+      ...(principal ? { principal } : {}),
+      sessionId: this.id,
+    };
+    return async () => {
+      await handler(msg, this.services.appContext);
+    };
   }
 
   private outgoing(frame: ClientFrame, contentType: string | undefined): OutgoingMessage {
@@ -606,9 +628,15 @@ export class StompSession implements SubscriberSession {
       return mid === undefined ? undefined : `${mid}\u0000${sid}`;
     })();
     if (key === undefined) throw new StompFailure(`missing header: ${this.version === "1.2" ? "id" : "message-id"}`, `${frame.command} requires the ${this.version === "1.2" ? "id" : "message-id"} header`);
+    const txId = header(frame, "transaction");
+    if (txId !== undefined) this.transactionOf(txId).acks.push({ key, nack: frame.command === "NACK" });
+    else this.applyAck(key, frame.command === "NACK");
+  }
+
+  private applyAck(key: string, nack: boolean): void {
     const pending = this.pendingAcks.get(key);
     if (!pending) return; // already acknowledged or cumulative: harmless
-    if (frame.command === "NACK") {
+    if (nack) {
       this.pendingAcks.delete(key);
       this.onNack(pending);
       return;
@@ -633,18 +661,39 @@ export class StompSession implements SubscriberSession {
     if (p.message.position) p.sub.stream?.acknowledge(p.message.position);
   }
 
-  /** NACK: send it again (with a redelivery count) up to the limit, then to the dead-letter destination. */
+  /**
+   * NACK: send it again (with a redelivery count) up to the limit, then to the dead-letter
+   * destination. A durable subscription counts in the cursor store, so a poison message cannot
+   * start again at 0 by reconnecting (to any node); other subscriptions count in this session.
+   */
   private onNack(p: PendingAck): void {
+    if (!this.services.delivery || this.subs.get(p.sub.id) !== p.sub) return;
+    const cursor = p.sub.stream?.cursor;
+    const position = p.message.position;
+    if (cursor === undefined || position === undefined) {
+      this.redeliverOrDeadLetter(p, p.redeliveries + 1);
+      return;
+    }
+    cursor.countNack(position).then(
+      (count) => this.redeliverOrDeadLetter(p, count),
+      (err: unknown) => {
+        this.services.logger.warn({ err: err instanceof Error ? err.message : String(err), session: this.id }, "NACK count not stored; counting in this session");
+        this.redeliverOrDeadLetter(p, p.redeliveries + 1);
+      },
+    );
+  }
+
+  /** `count`: NACKs of the message so far, this one included. */
+  private redeliverOrDeadLetter(p: PendingAck, count: number): void {
     const delivery = this.services.delivery;
-    if (!delivery || this.subs.get(p.sub.id) !== p.sub) return;
-    const count = p.redeliveries + 1;
+    if (!delivery || this.state !== "connected" || this.subs.get(p.sub.id) !== p.sub) return;
     if (count <= delivery.config.maxRedeliveries) {
       delivery.redelivered();
       this.emitOne(p.sub, p.message, `${HEADER.redeliveryCount}:${count}\n`, count);
       return;
     }
     this.settled(p);
-    delivery.deadLetter(p.message, this.services.ids.message(), p.redeliveries).catch((err: unknown) =>
+    delivery.deadLetter(p.message, this.services.ids.message(), count - 1).catch((err: unknown) =>
       this.services.logger.error({ err, session: this.id, destination: p.message.destination }, "dead letter not stored"),
     );
   }
@@ -652,17 +701,49 @@ export class StompSession implements SubscriberSession {
   private onBegin(frame: ClientFrame): void {
     const tx = this.requireHeader(frame, "transaction");
     if (this.transactions.has(tx)) throw new StompFailure("transaction already started", `transaction "${clip(tx)}" is already open`);
-    this.transactions.set(tx, []);
+    this.transactions.set(tx, { sends: [], acks: [] });
   }
 
+  /**
+   * All or nothing: every SEND of the transaction in one atomic publish, then (only if that
+   * succeeded) its ACKs and NACKs in order. The receipt follows both.
+   */
   private onCommit(frame: ClientFrame): void {
-    const tx = this.requireHeader(frame, "transaction");
-    const actions = this.transactions.get(tx);
-    if (!actions) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
-    this.transactions.delete(tx);
-    // Run in order; the receipt (if any) follows the last publish.
-    const work = actions.reduce<Promise<void>>((p, a) => p.then(() => a()), Promise.resolve());
-    this.afterPublish(frame, work);
+    const id = this.requireHeader(frame, "transaction");
+    const tx = this.transactions.get(id);
+    if (!tx) throw new StompFailure("unknown transaction", `no open transaction "${clip(id)}"`);
+    this.transactions.delete(id);
+    const receipt = header(frame, "receipt");
+    const published = tx.sends.length === 0 ? Promise.resolve() : this.services.publishAll(tx.sends);
+    const done = published.then(
+      () => {
+        // On a closed session the ACKs are moot: its unacknowledged messages come again (at-least-once).
+        if (this.state !== "connected") return false;
+        for (const a of tx.acks) this.applyAck(a.key, a.nack);
+        return true;
+      },
+      (err: unknown) => {
+        this.fail(this.commitFailure(id, tx, err), receipt);
+        return false;
+      },
+    );
+    this.chain(async () => {
+      if ((await done) && receipt !== undefined && this.state === "connected") this.sendFrame("RECEIPT", [["receipt-id", receipt]]);
+    });
+  }
+
+  private commitFailure(id: string, tx: Transaction, err: unknown): StompFailure {
+    const what = `${tx.sends.length} SEND(s), ${tx.acks.length} ACK/NACK(s)`;
+    if (err instanceof BatchRefusedError) {
+      return new StompFailure("transaction failed", `transaction "${clip(id)}" was not committed and nothing of it was applied (${what}): ${err.message}`);
+    }
+    const unavailable = err instanceof BusUnavailableError || err instanceof HistoryUnavailableError;
+    if (!unavailable) this.services.logger.error({ err, session: this.id }, "commit failed");
+    const cause = unavailable ? (err as Error).message : "the server could not publish it";
+    return new StompFailure(
+      "transaction failed",
+      `transaction "${clip(id)}" failed (${what}): ${cause}. None of its ACKs/NACKs were applied; its SENDs were published all together or not at all`,
+    );
   }
 
   private onAbort(frame: ClientFrame): void {
@@ -670,16 +751,10 @@ export class StompSession implements SubscriberSession {
     if (!this.transactions.delete(tx)) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
   }
 
-  private inTransaction(frame: ClientFrame, action: () => void): void {
-    const tx = header(frame, "transaction");
-    if (tx === undefined) action();
-    else this.bufferInTransaction(tx, action);
-  }
-
-  private bufferInTransaction(tx: string, action: () => Promise<void> | void): void {
-    const actions = this.transactions.get(tx);
-    if (!actions) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
-    actions.push(action);
+  private transactionOf(id: string): Transaction {
+    const tx = this.transactions.get(id);
+    if (!tx) throw new StompFailure("unknown transaction", `no open transaction "${clip(id)}"`);
+    return tx;
   }
 
   private onDisconnect(frame: ClientFrame): void {

@@ -15,6 +15,8 @@ export interface EdgeConfig {
   readonly maxOutboundBytes: number;
   /** Messages a connection may hold unacknowledged (client ack modes) before it is closed. */
   readonly maxUnacked: number;
+  readonly maxTransactionFrames: number;
+  readonly maxTransactionBytes: number;
   readonly slowConsumerPolicy: SlowConsumerPolicy;
   readonly maxConnections: number;
   readonly insecureLoginAsUser: boolean;
@@ -41,6 +43,8 @@ export function edgeConfigFromEnv(env: Env): EdgeConfig {
     maxSubscriptionsPerConnection: readInt(env, "HERALD_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, { min: 1 }),
     maxOutboundBytes: readBytes(env, "HERALD_MAX_OUTBOUND_BYTES", 1024 * 1024),
     maxUnacked: readInt(env, "HERALD_MAX_UNACKED", 1000, { min: 1 }),
+    maxTransactionFrames: readInt(env, "HERALD_MAX_TRANSACTION_FRAMES", 1000, { min: 1 }),
+    maxTransactionBytes: readBytes(env, "HERALD_MAX_TRANSACTION_BYTES", 1024 * 1024),
     slowConsumerPolicy: readEnum(env, "HERALD_SLOW_CONSUMER_POLICY", ["close", "drop"] as const, "close"),
     maxConnections: readInt(env, "HERALD_MAX_CONNECTIONS", 100_000, { min: 1 }),
     insecureLoginAsUser: readBool(env, "HERALD_INSECURE_LOGIN_AS_USER", false),

@@ -77,6 +77,8 @@ export class EdgeNode implements SessionServices {
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
       maxOutboundBytes: config.maxOutboundBytes,
       maxUnacked: config.maxUnacked,
+      maxTransactionFrames: config.maxTransactionFrames,
+      maxTransactionBytes: config.maxTransactionBytes,
     };
     this.handlers = options.handlers ?? defaultAppHandlers();
     this.authenticator = options.authenticator ?? new OpenAuthenticator(config.insecureLoginAsUser);

@@ -17,6 +17,9 @@ export interface SessionConfig {
   readonly maxOutboundBytes: number;
   /** Unacknowledged messages held per connection (they are kept for NACK redelivery). */
   readonly maxUnacked: number;
+  /** What a connection's open transactions may hold in all until COMMIT: frames, and SEND body bytes. */
+  readonly maxTransactionFrames: number;
+  readonly maxTransactionBytes: number;
 }
 
 /** One SEND of a transaction: its bus destination and what to publish there. */

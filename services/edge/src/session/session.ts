@@ -60,6 +60,15 @@ interface PendingAck {
 interface Transaction {
   readonly sends: PublishRequest[];
   readonly acks: Array<{ readonly key: string; readonly nack: boolean }>;
+  /** Counted against the connection's budget: BEGIN and each buffered frame; SEND body bytes. */
+  frames: number;
+  bytes: number;
+}
+
+/** A connection's open transactions, with what they hold in all, so buffering stays bounded. */
+class OpenTransactions extends Map<string, Transaction> {
+  frames = 0;
+  bytes = 0;
 }
 
 /** A protocol failure: becomes an ERROR frame, then the connection closes. */
@@ -85,7 +94,7 @@ export class StompSession implements SubscriberSession {
   private readonly parser: StompParser<ClientCommand>;
   private readonly subs = new Map<string, Subscription>();
   // Allocated on first use (most connections never use them): a connection costs memory while it is open.
-  private txMap: Map<string, Transaction> | undefined;
+  private txMap: OpenTransactions | undefined;
   private ackMap: Map<string, PendingAck> | undefined;
   private queued: ClientFrame[] | undefined;
   /** The tail of the receipt chain while something is pending; undefined when idle. */
@@ -116,8 +125,8 @@ export class StompSession implements SubscriberSession {
     return this.transport.topics;
   }
 
-  private get transactions(): Map<string, Transaction> {
-    return (this.txMap ??= new Map());
+  private get transactions(): OpenTransactions {
+    return (this.txMap ??= new OpenTransactions());
   }
 
   private get pendingAcks(): Map<string, PendingAck> {
@@ -527,6 +536,7 @@ export class StompSession implements SubscriberSession {
     const message = this.outgoing(frame, contentType);
     if (tx) {
       // Checked now (destination, rules), published at COMMIT.
+      this.holdInTransaction(tx, frame.body.byteLength);
       tx.sends.push({ destination: target, message });
       this.receiptFor(frame);
       return;
@@ -629,7 +639,11 @@ export class StompSession implements SubscriberSession {
     })();
     if (key === undefined) throw new StompFailure(`missing header: ${this.version === "1.2" ? "id" : "message-id"}`, `${frame.command} requires the ${this.version === "1.2" ? "id" : "message-id"} header`);
     const txId = header(frame, "transaction");
-    if (txId !== undefined) this.transactionOf(txId).acks.push({ key, nack: frame.command === "NACK" });
+    if (txId !== undefined) {
+      const tx = this.transactionOf(txId);
+      this.holdInTransaction(tx, 0);
+      tx.acks.push({ key, nack: frame.command === "NACK" });
+    }
     else this.applyAck(key, frame.command === "NACK");
   }
 
@@ -701,7 +715,35 @@ export class StompSession implements SubscriberSession {
   private onBegin(frame: ClientFrame): void {
     const tx = this.requireHeader(frame, "transaction");
     if (this.transactions.has(tx)) throw new StompFailure("transaction already started", `transaction "${clip(tx)}" is already open`);
-    this.transactions.set(tx, { sends: [], acks: [] });
+    const opened: Transaction = { sends: [], acks: [], frames: 0, bytes: 0 };
+    this.holdInTransaction(opened, 0);
+    this.transactions.set(tx, opened);
+  }
+
+  /** Counts one more frame (and a SEND's body bytes) held for COMMIT; refuses past the connection's budget. */
+  private holdInTransaction(tx: Transaction, bytes: number): void {
+    const open = this.transactions;
+    const { maxTransactionFrames, maxTransactionBytes } = this.services.config;
+    if (open.frames + 1 > maxTransactionFrames || open.bytes + bytes > maxTransactionBytes) {
+      const detail = `the open transactions of one connection may hold at most ${maxTransactionFrames} frames (BEGIN, SEND, ACK, NACK) and ${maxTransactionBytes} bytes of SEND bodies; COMMIT or ABORT sooner`;
+      this.limitRefused("transaction", detail);
+      throw new StompFailure("transaction too large", detail, "limit");
+    }
+    tx.frames++;
+    tx.bytes += bytes;
+    open.frames++;
+    open.bytes += bytes;
+  }
+
+  /** A transaction left the open set (COMMIT or ABORT): its budget is free again. */
+  private closeTransaction(id: string): Transaction | undefined {
+    const open = this.transactions;
+    const tx = open.get(id);
+    if (!tx) return undefined;
+    open.delete(id);
+    open.frames -= tx.frames;
+    open.bytes -= tx.bytes;
+    return tx;
   }
 
   /**
@@ -710,9 +752,8 @@ export class StompSession implements SubscriberSession {
    */
   private onCommit(frame: ClientFrame): void {
     const id = this.requireHeader(frame, "transaction");
-    const tx = this.transactions.get(id);
+    const tx = this.closeTransaction(id);
     if (!tx) throw new StompFailure("unknown transaction", `no open transaction "${clip(id)}"`);
-    this.transactions.delete(id);
     const receipt = header(frame, "receipt");
     const published = tx.sends.length === 0 ? Promise.resolve() : this.services.publishAll(tx.sends);
     const done = published.then(
@@ -748,7 +789,7 @@ export class StompSession implements SubscriberSession {
 
   private onAbort(frame: ClientFrame): void {
     const tx = this.requireHeader(frame, "transaction");
-    if (!this.transactions.delete(tx)) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
+    if (!this.closeTransaction(tx)) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
   }
 
   private transactionOf(id: string): Transaction {

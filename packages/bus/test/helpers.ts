@@ -1,4 +1,5 @@
-import type { Bus, BusMessage, BusState } from "../src/index.js";
+import type { TestContext } from "node:test";
+import { RedisBus, whenBusUp, type Bus, type BusMessage, type BusState } from "../src/index.js";
 
 /** Records what a bus delivers, and lets a test wait for it with a bound. */
 export class Recorder {
@@ -57,3 +58,19 @@ export function msg(destination: string, body: Uint8Array | string, extra: Parti
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Two RedisBus instances named "a" and "b" on `redisUrl`, both up; the test closes them when it
+ * ends, then runs `dispose` (the server or cluster they were on), if given.
+ */
+export async function twoBuses(t: TestContext, redisUrl: string, dispose?: () => Promise<void>): Promise<[RedisBus, RedisBus]> {
+  const a = new RedisBus({ redisUrl, name: "a" });
+  const b = new RedisBus({ redisUrl, name: "b" });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+    await dispose?.();
+  });
+  await Promise.all([whenBusUp(a, 10_000), whenBusUp(b, 10_000)]);
+  return [a, b];
+}

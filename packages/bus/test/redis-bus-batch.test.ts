@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RedisCluster, RedisServer } from "@herald/testkit";
 import { BatchRefusedError, CrossSlotError, LocalBus, RedisBus, whenBusUp, type Bus } from "../src/index.js";
-import { Recorder, msg, sleep } from "./helpers.js";
+import { Recorder, msg, sleep, twoBuses } from "./helpers.js";
 
 /** publishAll: a transaction's messages, all or none (one MULTI/EXEC on Redis). */
 
@@ -24,14 +24,7 @@ async function subscribed(bus: Bus, rec: Recorder, via: Bus, destination: string
 
 test("RedisBus.publishAll: every message reaches other nodes and this node's own subscribers, once each, in order", async (t) => {
   const server = await RedisServer.start();
-  const a = new RedisBus({ redisUrl: server.url, name: "a" });
-  const b = new RedisBus({ redisUrl: server.url, name: "b" });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-    await server.dispose();
-  });
-  await Promise.all([whenBusUp(a), whenBusUp(b)]);
+  const [a, b] = await twoBuses(t, server.url, () => server.dispose());
   const ra = new Recorder(a);
   const rb = new Recorder(b);
   await subscribed(a, ra, b, "/topic/x");
@@ -78,14 +71,7 @@ test("LocalBus.publishAll delivers the batch in order", async () => {
 
 test("RedisBus.publishAll on Redis Cluster: one slot commits, several slots are refused with CrossSlotError and deliver nothing", async (t) => {
   const cluster = await RedisCluster.start();
-  const a = new RedisBus({ redisUrl: cluster.url, name: "a" });
-  const b = new RedisBus({ redisUrl: cluster.url, name: "b" });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-    await cluster.dispose();
-  });
-  await Promise.all([whenBusUp(a, 10_000), whenBusUp(b, 10_000)]);
+  const [a, b] = await twoBuses(t, cluster.url, () => cluster.dispose());
   const rb = new Recorder(b);
   // "{orders}" is the hash tag of both channels; /topic/a and /topic/b (almost surely) live on different slots.
   for (const d of ["/topic/{orders}/new", "/topic/{orders}/paid", "/topic/a", "/topic/b"]) await subscribed(b, rb, a, d);

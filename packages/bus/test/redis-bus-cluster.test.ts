@@ -4,7 +4,7 @@ import { RedisCluster, waitFor, type RedisServer } from "@herald/testkit";
 import { Redis } from "ioredis";
 import { keySlot } from "@herald/redis";
 import { RedisBus, whenBusUp } from "../src/index.js";
-import { Recorder, msg, sleep } from "./helpers.js";
+import { Recorder, msg, sleep, twoBuses } from "./helpers.js";
 
 /** A real three-master Redis Cluster (RedisCluster from @herald/testkit), disposed after the test. */
 async function startCluster(t: import("node:test").TestContext): Promise<readonly RedisServer[]> {
@@ -13,18 +13,17 @@ async function startCluster(t: import("node:test").TestContext): Promise<readonl
   return cluster.nodes;
 }
 
+/** A cluster, two buses "a" and "b" on it (up), and an admin connection to each node. */
+async function clusterWithBuses(t: import("node:test").TestContext) {
+  const cluster = await RedisCluster.start();
+  const [a, b] = await twoBuses(t, cluster.url, () => cluster.dispose());
+  const admins = cluster.nodes.map((n) => new Redis({ port: n.port, host: "127.0.0.1" }));
+  t.after(() => admins.forEach((c) => c.disconnect()));
+  return { nodes: cluster.nodes, a, b, admins };
+}
+
 test("Redis Cluster: buses deliver through SPUBLISH/SSUBSCRIBE on the shard that owns the channel only", async (t) => {
-  const nodes = await startCluster(t);
-  const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`;
-  const a = new RedisBus({ redisUrl: url, name: "a" });
-  const b = new RedisBus({ redisUrl: url, name: "b" });
-  const admins = nodes.map((n) => new Redis({ port: n.port, host: "127.0.0.1" }));
-  t.after(async () => {
-    for (const c of admins) c.disconnect();
-    await a.close();
-    await b.close();
-  });
-  await Promise.all([whenBusUp(a, 10_000), whenBusUp(b, 10_000)]);
+  const { nodes, a, b, admins } = await clusterWithBuses(t);
   const ra = new Recorder(a);
   const rb = new Recorder(b);
 
@@ -150,17 +149,7 @@ test("Redis Cluster: subscriptions made before the bus is up, and across a whole
 });
 
 test("Redis Cluster: a slot moved to another master while subscribed keeps delivering, from the new owner", async (t) => {
-  const nodes = await startCluster(t);
-  const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`;
-  const a = new RedisBus({ redisUrl: url, name: "a" });
-  const b = new RedisBus({ redisUrl: url, name: "b" });
-  const admins = nodes.map((n) => new Redis({ port: n.port, host: "127.0.0.1" }));
-  t.after(async () => {
-    for (const c of admins) c.disconnect();
-    await a.close();
-    await b.close();
-  });
-  await Promise.all([whenBusUp(a, 10_000), whenBusUp(b, 10_000)]);
+  const { nodes, a, b, admins } = await clusterWithBuses(t);
   const ra = new Recorder(a);
   const destination = "/topic/moving";
   const channel = `herald:bus:${destination}`;

@@ -3,18 +3,11 @@ import assert from "node:assert/strict";
 import { RedisServer } from "@herald/testkit";
 import { createRedisClient, parseRedisUrl, type Redis } from "@herald/redis";
 import { BusUnavailableError, RedisBus, whenBusUp } from "../src/index.js";
-import { Recorder, msg, sleep } from "./helpers.js";
+import { Recorder, msg, sleep, twoBuses } from "./helpers.js";
 
 test("outage: fast rejection, state events, subscriptions made while down, exact resubscribe", async (t) => {
   const server = await RedisServer.start();
-  const a = new RedisBus({ redisUrl: server.url, name: "a" });
-  const b = new RedisBus({ redisUrl: server.url, name: "b" });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-    await server.dispose();
-  });
-  await Promise.all([whenBusUp(a, 5000), whenBusUp(b, 5000)]);
+  const [a, b] = await twoBuses(t, server.url, () => server.dispose());
   const ra = new Recorder(a);
   const rb = new Recorder(b);
   a.subscribe("/topic/old");

@@ -1,3 +1,4 @@
+import { keySlot } from "@herald/redis";
 /**
  * Where a destination's history lives in Redis.
  *
@@ -49,26 +50,7 @@ export function hashedPart(key: string): string {
   return key;
 }
 
-/** Redis Cluster's slot of a key (CRC16-XMODEM of the hashed part, mod 16384), over UTF-8 bytes. */
-export function keySlot(key: string): number {
-  return crc16(Buffer.from(hashedPart(key), "utf8")) & 16383;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i << 8;
-    for (let k = 0; k < 8; k++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
-    t[i] = c;
-  }
-  return t;
-})();
-
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const b of bytes) crc = ((crc << 8) & 0xffff) ^ CRC_TABLE[((crc >> 8) ^ b) & 0xff]!;
-  return crc;
-}
+export { keySlot };
 
 const slotTags = new Map<number, string>();
 

@@ -2,7 +2,7 @@
  * What a server process costs, read from Linux /proc: resident memory (VmRSS)
  * and CPU time (utime + stime). Only for processes on this machine.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 
 let ticksPerSecond: number | undefined;
@@ -46,4 +46,28 @@ export interface ProcSample {
 
 export function sample(pid: number): ProcSample {
   return { rssBytes: readRssBytes(pid), cpuMicros: readCpuMicros(pid) };
+}
+
+/** CPU of the main (JavaScript) thread and of all threads, from /proc/PID/task/TID/schedstat (ns, exact). */
+export interface ThreadSample {
+  /** The main thread's run time, µs. */
+  mainMicros: number;
+  /** All threads' run time (V8's GC and compiler helpers, libuv's pool, …), µs. */
+  allMicros: number;
+  /** The main thread's voluntary context switches: how often it went to sleep (an idle event loop waiting in epoll), so roughly its wake-ups. */
+  mainWakeups: number;
+}
+
+export function sampleThreads(pid: number): ThreadSample {
+  let allNs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      allNs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]);
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  const mainNs = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "latin1").split(" ")[0]);
+  const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, "latin1"));
+  return { mainMicros: mainNs / 1000, allMicros: allNs / 1000, mainWakeups: m ? Number(m[1]) : 0 };
 }

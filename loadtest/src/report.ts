@@ -85,6 +85,18 @@ const ROWS: Row[] = [
   ["server RSS peak MB", (r) => mb(r.server.rssPeakBytes), (r) => r.server.rssPeakBytes],
   ["server RSS bytes/connection", (r) => int(r.server.rssBytesPerConnection), (r) => r.server.rssBytesPerConnection],
   ["server CPU ms (connect / run)", (r) => `${int(r.server.cpuMicrosConnect / 1000)} / ${int(r.server.cpuMicrosRun / 1000)}`],
+  [
+    "  run CPU ms by process",
+    (r) => r.server.cpuMicrosRunByProcess.map((p) => `${p.process} ${int(p.cpuMicros / 1000)}`).join(", "),
+    undefined,
+    (r) => r.server.processes > 1 || r.target === "herald",
+  ],
+  [
+    "  main + other threads ms / wake-ups",
+    (r) => r.server.cpuMicrosRunByProcess.map((p) => `${int(p.mainThreadMicros / 1000)}+${int(p.otherThreadsMicros / 1000)}/${int(p.mainThreadWakeups)}`).join(", "),
+    undefined,
+    (r) => r.server.processes > 1 || r.target === "herald",
+  ],
   ["* server CPU µs per delivery", (r) => r.server.cpuMicrosPerDelivery.toFixed(3), (r) => r.server.cpuMicrosPerDelivery, hasPublisher],
   ["redis CPU µs per published", (r) => (r.redis ? r.redis.cpuMicrosPerPublished.toFixed(2) : "-"), undefined, (r) => r.redis !== undefined],
   ["frozen: closed by server, got", (r) => (r.frozen ? `${r.frozen.closedByServer} of ${r.frozen.connections}, ${int(r.frozen.deliveredWhenThawed)} msgs` : "-"), undefined, (r) => r.frozen !== undefined],

@@ -3,7 +3,7 @@
  * while under a pacing rule, drain, and read what it cost the server.
  */
 import { cpus, loadavg } from "node:os";
-import { sample } from "./proc-stats.js";
+import { sample, sampleThreads, type ThreadSample } from "./proc-stats.js";
 import { HttpPublisher, StompPublisher, type Publisher } from "./publishers.js";
 import type { Target } from "./servers.js";
 import { WorkerPool } from "./workers/pool.js";
@@ -75,6 +75,8 @@ export interface RunResult {
     rssBytesPerConnection: number;
     cpuMicrosConnect: number;
     cpuMicrosRun: number;
+    /** cpuMicrosRun per server process (cluster: each edge node and the publisher node), split into the main thread and the rest. */
+    cpuMicrosRunByProcess: Array<{ process: string; cpuMicros: number; mainThreadMicros: number; otherThreadsMicros: number; mainThreadWakeups: number }>;
     /** The main figure: server CPU time during publishing / deliveries. */
     cpuMicrosPerDelivery: number;
   };
@@ -108,9 +110,10 @@ async function slowConsumerCounts(httpUrl: string): Promise<Record<string, numbe
   }
 }
 
-function sumSample(pids: number[]): { rssBytes: number; cpuMicros: number } {
+function sumSample(pids: number[]): { rssBytes: number; cpuMicros: number; cpuByProcess: number[] } {
   let rssBytes = 0;
   let cpuMicros = 0;
+  const cpuByProcess: number[] = [];
   for (const pid of pids) {
     let s;
     try {
@@ -120,8 +123,20 @@ function sumSample(pids: number[]): { rssBytes: number; cpuMicros: number } {
     }
     rssBytes += s.rssBytes;
     cpuMicros += s.cpuMicros;
+    cpuByProcess.push(s.cpuMicros);
   }
-  return { rssBytes, cpuMicros };
+  return { rssBytes, cpuMicros, cpuByProcess };
+}
+
+function threadBreakdown(process: string, cpuMicros: number, a: ThreadSample, b: ThreadSample) {
+  const main = b.mainMicros - a.mainMicros;
+  return {
+    process,
+    cpuMicros: Math.round(cpuMicros),
+    mainThreadMicros: Math.round(main),
+    otherThreadsMicros: Math.round(b.allMicros - a.allMicros - main),
+    mainThreadWakeups: b.mainWakeups - a.mainWakeups,
+  };
 }
 
 const ms = (us: number): number => Math.round(us) / 1000;
@@ -152,6 +167,7 @@ export async function runLoad(target: Target, plan: LoadPlan): Promise<RunResult
   try {
     await sleep(plan.settleMs);
     const connected = sumSample(target.serverPids);
+    const threadsStart = target.serverPids.map(sampleThreads);
     rssPeak = Math.max(rssPeak, connected.rssBytes);
     const redisStart = target.redisPid ? sumSample([target.redisPid]) : undefined;
 
@@ -175,6 +191,7 @@ export async function runLoad(target: Target, plan: LoadPlan): Promise<RunResult
       seconds = plan.durationMs / 1000;
     }
     const after = sumSample(target.serverPids);
+    const threadsEnd = target.serverPids.map(sampleThreads);
     const redisAfter = target.redisPid ? sumSample([target.redisPid]) : undefined;
     rssPeak = Math.max(rssPeak, after.rssBytes);
     if (plan.frozen.length > 0) {
@@ -225,6 +242,9 @@ export async function runLoad(target: Target, plan: LoadPlan): Promise<RunResult
         cpuMicrosConnect: Math.round(connected.cpuMicros - before.cpuMicros),
         cpuMicrosRun: Math.round(runCpu),
         cpuMicrosPerDelivery: s.delivered > 0 ? runCpu / s.delivered : 0,
+        cpuMicrosRunByProcess: target.serverPids.map((pid, i) =>
+          threadBreakdown(target.serverLabels?.[i] ?? (target.serverPids.length > 1 ? `pid ${pid}` : "node"), after.cpuByProcess[i]! - connected.cpuByProcess[i]!, threadsStart[i]!, threadsEnd[i]!),
+        ),
       },
       machine: { cpus: cpus().length, loadAverage1m: loadavg()[0] ?? 0 },
     };

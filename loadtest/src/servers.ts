@@ -23,6 +23,8 @@ export interface Target {
   httpUrl: string;
   /** The processes whose RSS and CPU are "the server" (summed). */
   serverPids: number[];
+  /** A name per serverPids entry, for the per-process CPU breakdown (when there is more than one). */
+  serverLabels?: string[];
   /** A redis-server to measure, when the target has one. */
   redisPid?: number;
   /** Last lines the servers wrote, for error messages. */
@@ -206,6 +208,7 @@ export async function startHeraldCluster(edges: number, env: Record<string, stri
     publisherUrl: publisherNode.wsUrl,
     httpUrl: publisherNode.httpUrl,
     serverPids: nodes.map((n) => n.pid),
+    serverLabels: [...subscriberNodes.map((_, i) => `edge-${i + 1}`), "publisher"],
     redisPid: redis.pid,
     output: () => nodes.map((n) => `--- ${n.label} ---\n${n.output()}`).join("\n"),
     stop: async () => {

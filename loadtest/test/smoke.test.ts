@@ -55,10 +55,44 @@ test("a tiny fanout delivers with no errors and writes a parsable JSON report", 
       assert.equal(r.delivered, r.expectedDeliveries, `${r.target}: every subscriber gets every message`);
       assert.equal(r.errors.total, 0, `${r.target} errors: ${JSON.stringify(r.errors)}`);
       assert.ok(r.server.cpuMicrosPerDelivery > 0, `${r.target}: server CPU per delivery was not measured`);
+      const [only] = r.server.cpuMicrosRunByProcess;
+      assert.equal(r.server.cpuMicrosRunByProcess.length, 1, `${r.target}: one process, one entry`);
+      assert.equal(only!.cpuMicros, r.server.cpuMicrosRun, `${r.target}: the breakdown of one process is its run CPU`);
+      assert.ok(only!.mainThreadMicros > 0 && only!.mainThreadWakeups >= 0, `${r.target}: ${JSON.stringify(only)}`);
       assert.ok(r.server.rssBeforeBytes > 0 && r.latencyMs.max >= r.latencyMs.p50);
     }
     if (withHerald) assert.equal(report.ratios.length, 1, "herald is reported as a ratio to the baseline");
     assert.match(output, /server CPU µs per delivery/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the cluster scenario reports CPU per process: each edge node and the publisher node", { timeout: 90_000 }, async (t) => {
+  if (!heraldBuilt()) {
+    t.skip("Herald is not built");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "herald-loadtest-"));
+  try {
+    const out = join(dir, "report.json");
+    const args = ["cluster", "--target", "herald", "--nodes", "2", "--connections", "20", "--duration", "2", "--settle", "200", "--out", out];
+    const { code, output } = await runCli(args, 75_000);
+    assert.equal(code, 0, `loadtest exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(out, "utf8")) as Report;
+    const cluster = report.runs.find((r) => r.server.processes > 1);
+    assert.ok(cluster, `no cluster run in ${JSON.stringify(report.runs.map((r) => r.label))}`);
+    assert.equal(cluster.errors.total, 0, JSON.stringify(cluster.errors));
+    const byProcess = cluster.server.cpuMicrosRunByProcess;
+    assert.deepEqual(
+      byProcess.map((p) => p.process),
+      ["edge-1", "edge-2", "publisher"],
+    );
+    for (const p of byProcess) assert.ok(p.cpuMicros > 0 && p.mainThreadMicros > 0, `${p.process} spent no CPU: ${JSON.stringify(p)}`);
+    // Each entry is rounded on its own: the sum may differ from the total by a microsecond per process.
+    const sum = byProcess.reduce((a, p) => a + p.cpuMicros, 0);
+    assert.ok(Math.abs(sum - cluster.server.cpuMicrosRun) <= byProcess.length, `sum ${sum} vs run CPU ${cluster.server.cpuMicrosRun}`);
+    assert.match(output, /run CPU ms by process .*edge-1 [\d,]+, edge-2 [\d,]+, publisher [\d,]+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -206,7 +206,15 @@ export class RedisBus implements Bus {
         () => {
           if (this.inflight.delete(entry)) resolve();
         },
-        (err: unknown) => this.failOne(entry, batchErrorText(err)),
+        (err: unknown) => {
+          // The connection dropped in this very turn (its 'close' not yet seen): ioredis refused
+          // every command of the MULTI without writing it, so nothing of the batch was sent.
+          if (neverWritten(err)) {
+            if (this.inflight.delete(entry)) reject(new BatchRefusedError(`Redis is unavailable (the publisher connection just closed); nothing was published`));
+            return;
+          }
+          this.failOne(entry, batchErrorText(err));
+        },
       );
     });
   }
@@ -315,6 +323,15 @@ export class RedisBus implements Bus {
 }
 
 /** An EXEC failure with the errors of the commands before it (ioredis puts them in previousErrors). */
+/** ioredis's refusal of a command it did not write (no offline queue, stream not writable). */
+const NOT_WRITTEN = "Stream isn't writeable and enableOfflineQueue options is false";
+
+function neverWritten(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const previous = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];
+  return [err, ...previous].every((e) => e.message === NOT_WRITTEN);
+}
+
 function batchErrorText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const previous = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];

@@ -59,6 +59,19 @@ test("RedisBus.publishAll while Redis is down: refused before anything is sent, 
   assert.equal(ra.on("/topic/x").length, 0, "a failed batch reaches no one");
 });
 
+test("RedisBus.publishAll when the connection drops in the same turn: refused as never sent, not as a lost reply", async (t) => {
+  const server = await RedisServer.start();
+  const [a, b] = await twoBuses(t, server.url, () => server.dispose());
+  const rb = new Recorder(b);
+  await subscribed(b, rb, a, "/topic/x");
+  // The publisher's socket dies, and the batch is published before ioredis has seen the 'close'
+  // (its status still says ready): exactly the moment a network drop can pick.
+  (a as unknown as { pub: { stream: { destroy(): void } } }).pub.stream.destroy();
+  await assert.rejects(a.publishAll([msg("/topic/x", "1"), msg("/topic/x", "2")]), (e: Error) => e instanceof BatchRefusedError && /nothing was published/.test(e.message));
+  await sleep(200);
+  assert.equal(rb.on("/topic/x").length, 0);
+});
+
 test("LocalBus.publishAll delivers the batch in order", async () => {
   const bus = new LocalBus();
   const rec = new Recorder(bus);

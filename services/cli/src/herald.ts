@@ -127,7 +127,9 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     async stop() {
       if (edge) {
         logger.info({ connections: edge.connectionCount, windowMs: drainWindowMs }, "draining connections");
+        const started = Date.now();
         await edge.drain(drainWindowMs);
+        logger.info({ ms: Date.now() - started, connections: edge.connectionCount }, "drained");
       }
       await worker?.stop();
       for (const s of stops) await s();

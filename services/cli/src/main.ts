@@ -35,7 +35,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "stopping");
     herald.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info({ signal }, "stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error({ err }, "error while stopping");
         process.exit(1);

@@ -72,7 +72,7 @@ test("SIGTERM drains 1,000 connections over the window; clients reconnect to ano
     // One test process holds every client, all from 127.0.0.1.
     HERALD_MAX_CONNECTIONS_PER_ADDRESS: "5000",
   };
-  const [a, b] = await Promise.all([HeraldProcess.start({ env: { ...env, HERALD_NODE_ID: "a" } }), HeraldProcess.start({ env: { ...env, HERALD_NODE_ID: "b" } })]);
+  const [a, b] = await Promise.all([HeraldProcess.start({ env: { ...env, HERALD_NODE_ID: "a", LOG_LEVEL: "info" } }), HeraldProcess.start({ env: { ...env, HERALD_NODE_ID: "b" } })]);
   t.after(async () => {
     await a.kill();
     await b.stop();
@@ -107,6 +107,9 @@ test("SIGTERM drains 1,000 connections over the window; clients reconnect to ano
   // Readiness turns at once, before the connections are gone.
   await waitFor(async () => (await fetch(`${a.httpUrl}/readyz`)).status === 503, { timeoutMs: 1000, what: "/readyz 503 while draining" });
   assert.equal(await exitCode, 0, a.output);
+  // The log says when the drain ended and that the process stopped, not only the exit code.
+  assert.match(a.output, /"msg":"drained"/, a.output);
+  assert.match(a.output, /"signal":"SIGTERM","msg":"stopped"/, a.output);
   await waitFor(() => clients.every((c) => c.resubscribed), { what: "every client reconnected", timeoutMs: 5000 });
   await Promise.all(reconnects);
   clearInterval(ticker);

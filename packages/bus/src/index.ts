@@ -4,6 +4,7 @@ export { RefCounts } from "./ref-counts.js";
 export { Listeners } from "./typed-emitter.js";
 export * from "./destinations.js";
 export { RedisBus, DEFAULT_CHANNEL_PREFIX } from "./redis-bus.js";
+export { checkOneSlot } from "./one-slot.js";
 export type { RedisBusOptions, RedisBusStats } from "./redis-bus.js";
 export { encodeEnvelope, decodeEnvelope, decodeEnvelopeWithOrigin, EnvelopeError } from "./envelope.js";
 export { createBus, whenBusUp } from "./create-bus.js";

@@ -1,9 +1,10 @@
-import { clusterNodeTarget, createRedisClient, keySlot, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
-import { BatchRefusedError, BusUnavailableError, CrossSlotError, type Bus, type BusEvents, type BusMessage, type BusState } from "./bus.js";
+import { clusterNodeTarget, createRedisClient, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
+import { BatchRefusedError, BusUnavailableError, type Bus, type BusEvents, type BusMessage, type BusState } from "./bus.js";
 import { randomBytes } from "node:crypto";
 import type { ChannelSubscriber, SubscriberHooks } from "./channel-subscriber.js";
 import { closeConnection, ConnectionSubscriber } from "./connection-subscriber.js";
 import { decodeEnvelopeWithOrigin, encodeEnvelope } from "./envelope.js";
+import { checkOneSlot } from "./one-slot.js";
 import { RefCounts } from "./ref-counts.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 import { Listeners } from "./typed-emitter.js";
@@ -175,14 +176,10 @@ export class RedisBus implements Bus {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.sharded) {
-      const slot = keySlot(this.prefix + messages[0]!.destination);
-      const other = messages.find((m) => keySlot(this.prefix + m.destination) !== slot);
-      if (other !== undefined) {
-        return Promise.reject(
-          new CrossSlotError(`on Redis Cluster the destinations of one batch must share a hash slot: "${messages[0]!.destination}" and "${other.destination}" do not; nothing was published`),
-        );
-      }
+    try {
+      if (this.sharded) checkOneSlot(messages.map((m) => m.destination), this.prefix);
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new BatchRefusedError("Redis is unavailable: the bus is closed; nothing was published"));
     if (this.pub.status !== "ready") {
@@ -222,7 +219,7 @@ export class RedisBus implements Bus {
   subscribe(destination: string): void {
     checkDestination(destination, "subscribe");
     if (this.closed) return;
-    // While the subscriber is down only the refcount changes; resubscribe() applies it on reconnect.
+    // While Redis is down the subscriber only records the channel; it subscribes on reconnect.
     if (this.interest.acquire(destination)) this.sub.add(this.prefix + destination);
   }
 

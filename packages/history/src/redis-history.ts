@@ -1,4 +1,4 @@
-import { BatchRefusedError, CrossSlotError, DEFAULT_CHANNEL_PREFIX, decodeEnvelope, encodeEnvelope, type BusMessage, type StreamPosition } from "@herald/bus";
+import { BatchRefusedError, checkOneSlot, DEFAULT_CHANNEL_PREFIX, decodeEnvelope, encodeEnvelope, type BusMessage, type StreamPosition } from "@herald/bus";
 import { createRedisClient, isCluster, parseRedisUrl, type Cluster, type Redis, type RedisTarget } from "@herald/redis";
 import { newEpoch } from "./epoch.js";
 import {
@@ -16,7 +16,7 @@ import {
   type IncompleteReason,
   type ReadResult,
 } from "./history.js";
-import { DEFAULT_KEY_PREFIX, keySlot, streamKeys, type StreamKeys } from "./redis-keys.js";
+import { DEFAULT_KEY_PREFIX, streamKeys, type StreamKeys } from "./redis-keys.js";
 import { PUBLISH_SCRIPT, READ_SCRIPT } from "./redis-scripts.js";
 
 export interface RedisHistoryOptions {
@@ -149,7 +149,7 @@ export class RedisHistory implements History {
       keys.push(streamKeys(item.message.destination, this.keyPrefix, this.channelPrefix));
     }
     if (items.length === 0) return [];
-    if (this.publishCommand === "spublish") this.checkOneSlot(keys);
+    if (this.publishCommand === "spublish") checkOneSlot(items.map((item) => item.message.destination), this.channelPrefix);
     if (this.closed) throw new BatchRefusedError("history is closed; nothing was published");
     // Refused before sending: then nothing of the batch can have been applied.
     if (this.everReady && this.client.status !== "ready") throw new BatchRefusedError(`Redis is unavailable (connection is ${this.client.status}); nothing was published`);
@@ -186,18 +186,6 @@ export class RedisHistory implements History {
       String(this.dedupeWindow),
       bare.id,
     ];
-  }
-
-  /** Every key and channel of a batch hashes to the channel's slot (redis-keys.ts): one slot for all, or refused. */
-  private checkOneSlot(keys: readonly StreamKeys[]): void {
-    const first = keys[0]!;
-    const slot = keySlot(first.channel);
-    const other = keys.find((k) => keySlot(k.channel) !== slot);
-    if (other === undefined) return;
-    const dest = (k: StreamKeys) => k.channel.slice(this.channelPrefix.length);
-    throw new CrossSlotError(
-      `on Redis Cluster the destinations of one transaction must share a hash slot: "${dest(first)}" is in slot ${slot}, "${dest(other)}" in slot ${keySlot(other.channel)}; nothing was published`,
-    );
   }
 
   async readSince(destination: string, since: StreamPosition, limit: number): Promise<ReadResult> {

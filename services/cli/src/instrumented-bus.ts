@@ -1,13 +1,13 @@
 import type { Bus, BusEvents, BusMessage, BusState } from "@herald/bus";
 import { counter, gauge, type Logger, type Registry } from "@herald/observability";
+import { PublishCounters } from "./publish-counters.js";
 
 /**
  * The bus as the rest of the process sees it: the same interface, plus metrics and
  * a log line for every up/down transition of the transport underneath.
  */
 export class InstrumentedBus implements Bus {
-  private readonly published;
-  private readonly publishErrors;
+  private readonly publishes: PublishCounters;
   private readonly received;
   private readonly transitions;
   private readonly up;
@@ -18,8 +18,7 @@ export class InstrumentedBus implements Bus {
     private readonly logger: Logger,
     readonly kind: "local" | "redis",
   ) {
-    this.published = counter(registry, "bus_published_total", "Messages published on the bus by this process");
-    this.publishErrors = counter(registry, "bus_publish_errors_total", "Bus publishes that failed (Redis unavailable)");
+    this.publishes = new PublishCounters(registry);
     this.received = counter(registry, "bus_received_total", "Messages received from the bus by this process");
     this.transitions = counter(registry, "redis_transitions_total", "Bus transport state changes", ["state"]);
     this.up = gauge(registry, "redis_up", "1 when the bus transport (Redis) is connected, 0 when not");
@@ -39,23 +38,11 @@ export class InstrumentedBus implements Bus {
   }
 
   publish(message: BusMessage): Promise<void> {
-    return this.inner.publish(message).then(
-      () => void this.published.inc(),
-      (err: unknown) => {
-        this.publishErrors.inc();
-        throw err;
-      },
-    );
+    return this.publishes.track(this.inner.publish(message), 1);
   }
 
   publishAll(messages: readonly BusMessage[]): Promise<void> {
-    return this.inner.publishAll(messages).then(
-      () => void this.published.inc(messages.length),
-      (err: unknown) => {
-        this.publishErrors.inc();
-        throw err;
-      },
-    );
+    return this.publishes.track(this.inner.publishAll(messages), messages.length);
   }
 
   subscribe(destination: string): void {

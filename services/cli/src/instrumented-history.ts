@@ -1,6 +1,7 @@
 import type { BusMessage, StreamPosition } from "@herald/bus";
 import { HistoryUnavailableError, type BatchItem, type History, type HistoryOptions, type ReadResult } from "@herald/history";
-import { counter, type Registry } from "@herald/observability";
+import type { Registry } from "@herald/observability";
+import { PublishCounters } from "./publish-counters.js";
 
 /**
  * Redis history publishes from its script (and batches in a MULTI), not through the bus, so
@@ -9,16 +10,13 @@ import { counter, type Registry } from "@herald/observability";
  * which counts already.
  */
 export class InstrumentedHistory implements History {
-  private readonly published;
-  private readonly publishErrors;
+  private readonly publishes: PublishCounters;
 
   constructor(
     private readonly inner: History,
     registry: Registry,
   ) {
-    // The same series InstrumentedBus registers (counter() returns the existing one).
-    this.published = counter(registry, "bus_published_total", "Messages published on the bus by this process");
-    this.publishErrors = counter(registry, "bus_publish_errors_total", "Bus publishes that failed (Redis unavailable)");
+    this.publishes = new PublishCounters(registry);
   }
 
   publish(message: BusMessage, options: HistoryOptions): Promise<BusMessage> {
@@ -42,15 +40,6 @@ export class InstrumentedHistory implements History {
   }
 
   private counted<T>(work: Promise<T>, n: number): Promise<T> {
-    return work.then(
-      (value) => {
-        this.published.inc(n);
-        return value;
-      },
-      (err: unknown) => {
-        if (err instanceof HistoryUnavailableError) this.publishErrors.inc();
-        throw err;
-      },
-    );
+    return this.publishes.track(work, n, (err) => err instanceof HistoryUnavailableError);
   }
 }

@@ -530,7 +530,7 @@ export class StompSession implements SubscriberSession {
     const contentType = header(frame, "content-type");
     const target = this.brokerTarget(destination);
     if (target === undefined) {
-      this.afterPublish(frame, this.appAction(frame, destination, contentType)());
+      this.afterPublish(frame, this.runAppHandler(frame, destination, contentType));
       return;
     }
     const message = this.outgoing(frame, contentType);
@@ -561,8 +561,8 @@ export class StompSession implements SubscriberSession {
     }
   }
 
-  /** A SEND to an application destination: its handler, run now. */
-  private appAction(frame: ClientFrame, destination: string, contentType: string | undefined): () => Promise<void> {
+  /** A SEND to an application destination: runs its handler (a missing one is an ERROR at once). */
+  private runAppHandler(frame: ClientFrame, destination: string, contentType: string | undefined): Promise<void> {
     const handler = this.services.handlers.get(destination);
     if (!handler) throw new StompFailure("unknown destination", `no application handler for ${clip(destination)}`);
     const principal = this.principal;
@@ -574,9 +574,11 @@ export class StompSession implements SubscriberSession {
       ...(principal ? { principal } : {}),
       sessionId: this.id,
     };
-    return async () => {
+    // Async, so a handler that throws synchronously rejects like one that fails later.
+    const run = async () => {
       await handler(msg, this.services.appContext);
     };
+    return run();
   }
 
   private outgoing(frame: ClientFrame, contentType: string | undefined): OutgoingMessage {
@@ -643,8 +645,7 @@ export class StompSession implements SubscriberSession {
       const tx = this.transactionOf(txId);
       this.holdInTransaction(tx, 0);
       tx.acks.push({ key, nack: frame.command === "NACK" });
-    }
-    else this.applyAck(key, frame.command === "NACK");
+    } else this.applyAck(key, frame.command === "NACK");
   }
 
   private applyAck(key: string, nack: boolean): void {
@@ -735,11 +736,10 @@ export class StompSession implements SubscriberSession {
     open.bytes += bytes;
   }
 
-  /** A transaction left the open set (COMMIT or ABORT): its budget is free again. */
-  private closeTransaction(id: string): Transaction | undefined {
+  /** A transaction leaves the open set (COMMIT or ABORT): its budget is free again. */
+  private closeTransaction(id: string): Transaction {
+    const tx = this.transactionOf(id);
     const open = this.transactions;
-    const tx = open.get(id);
-    if (!tx) return undefined;
     open.delete(id);
     open.frames -= tx.frames;
     open.bytes -= tx.bytes;
@@ -753,7 +753,6 @@ export class StompSession implements SubscriberSession {
   private onCommit(frame: ClientFrame): void {
     const id = this.requireHeader(frame, "transaction");
     const tx = this.closeTransaction(id);
-    if (!tx) throw new StompFailure("unknown transaction", `no open transaction "${clip(id)}"`);
     const receipt = header(frame, "receipt");
     const published = tx.sends.length === 0 ? Promise.resolve() : this.services.publishAll(tx.sends);
     const done = published.then(
@@ -788,8 +787,7 @@ export class StompSession implements SubscriberSession {
   }
 
   private onAbort(frame: ClientFrame): void {
-    const tx = this.requireHeader(frame, "transaction");
-    if (!this.closeTransaction(tx)) throw new StompFailure("unknown transaction", `no open transaction "${clip(tx)}"`);
+    this.closeTransaction(this.requireHeader(frame, "transaction"));
   }
 
   private transactionOf(id: string): Transaction {

@@ -13,14 +13,16 @@ COPY services ./services
 COPY loadtest ./loadtest
 RUN npm ci && npx tsc -b
 
-# --- prod-deps: production dependencies only, compiled output without tests ----
+# --- prod-deps: only what @herald/server runs, for this platform -----------------
+# npm ci --workspace installs @herald/server's dependencies from the lockfile (no dev
+# dependencies, no test tooling); prune-image.mjs then removes what the image can never
+# use: uWebSockets.js binaries for other platforms and Node versions and its JavaScript
+# fallback (~107 MB), sources, tests, maps and docs. (The npm cache stays in this stage.)
 FROM build AS prod-deps
+COPY scripts/prune-image.mjs ./scripts/prune-image.mjs
 RUN rm -rf node_modules \
- && npm ci --omit=dev \
- && find packages services loadtest -mindepth 2 -maxdepth 2 \( -name src -o -name test \) -type d -exec rm -rf {} + \
- && find packages services loadtest -path '*/dist/test' -type d -prune -exec rm -rf {} + \
- && find packages services loadtest -name '*.tsbuildinfo' -delete \
- && npm cache clean --force
+ && npm ci --omit=dev --workspace=@herald/server \
+ && node scripts/prune-image.mjs .
 
 # --- runtime ---------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime

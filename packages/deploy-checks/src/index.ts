@@ -8,3 +8,4 @@ export * from "./kustomize.js";
 export * from "./tools.js";
 export * from "./prometheus-server.js";
 export * from "./haproxy-config.js";
+export * from "./dockerfile.js";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { parseRedisUrl } from "@herald/redis";
-import { envNamesReadByCode, findTool, numericDefault, opsRoutePaths, readRepoFile, readYaml, repoPath, runTool } from "../src/index.js";
+import { envNamesReadByCode, findTool, numericDefault, opsRoutePaths, parseDockerfile, readRepoFile, readYaml, repoPath, runTool } from "../src/index.js";
 
 // deploy/docker-compose.yml, deploy/haproxy/haproxy.cfg, deploy/prometheus/prometheus.yml
 // and the Dockerfile, checked against each other and against the code. There is
@@ -108,24 +108,8 @@ test("HAProxy: haproxy -c accepts the configuration", (t) => {
   assert.match(r.output, /Configuration file is valid/);
 });
 
-interface Instruction {
-  readonly op: string;
-  readonly args: string;
-}
-function dockerfile(text: string): Instruction[] {
-  return text
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"))
-    .map((l) => {
-      const [op, ...rest] = l.split(/\s+/);
-      return { op: op!.toUpperCase(), args: rest.join(" ") };
-    });
-}
-
 test("Dockerfile: multi-stage on node:20-bookworm-slim, full build, production deps, non-root, healthcheck, CMD", () => {
-  const ins = dockerfile(readRepoFile("Dockerfile"));
+  const ins = parseDockerfile(readRepoFile("Dockerfile"));
   const froms = ins.filter((i) => i.op === "FROM");
   assert.ok(froms.length >= 2, "multi-stage");
   for (const f of froms) assert.match(f.args, /^(node:20-bookworm-slim|\w[\w-]*) AS \S+$/i);
@@ -151,7 +135,7 @@ test("Dockerfile: multi-stage on node:20-bookworm-slim, full build, production d
 });
 
 test("Dockerfile: everything it copies from the context exists and .dockerignore keeps it", () => {
-  const ins = dockerfile(readRepoFile("Dockerfile"));
+  const ins = parseDockerfile(readRepoFile("Dockerfile"));
   const ignore = readRepoFile(".dockerignore")
     .split("\n")
     .map((l) => l.trim())

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@stomp/stompjs";
-import { connectStomp, freePort, HeraldProcess, Inbox, RedisServer, waitFor } from "@herald/testkit";
+import { connectStomp, freePort, Inbox, RedisServer, waitFor } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { findTool, localHaproxyConfig, readRepoFile } from "../src/index.js";
 
 // deploy/haproxy/haproxy.cfg run for real in front of three real edges and an api

@@ -2,7 +2,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Client } from "@stomp/stompjs";
 import WebSocket from "ws";
-import { connectStomp, HeraldProcess, Inbox, RedisServer, waitFor } from "@herald/testkit";
+import { connectStomp, Inbox, RedisServer, waitFor } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import {
   expandGrafanaMacros,
   heraldMetricsIn,

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RedisServer } from "@herald/testkit";
+import { RedisServer } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { isRecord, readYaml, renderKustomization, type K8sObject } from "../src/index.js";
 
 // The settings operators deploy, given to the real Herald CLI: every role of the

@@ -2,12 +2,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort, waitFor } from "./ports.js";
 
-const MAIN = fileURLToPath(new URL("../../../../services/cli/dist/src/main.js", import.meta.url));
 /** Lets test clients SEND to /topic/** and /queue/**; set HERALD_ACL_FILE (even to "") to use other rules. */
 export const PERMISSIVE_ACL_FILE = fileURLToPath(new URL("../../fixtures/permissive-acl.yaml", import.meta.url));
 
 export interface HeraldOptions {
+  /**
+   * The compiled CLI entry point to run (services/cli/dist/src/main.js in this repository). The kit
+   * starts whatever it is given: a library never knows where a service lives.
+   */
+  main: string;
   env?: Record<string, string>;
+  /** The working directory (default: the test's). */
+  cwd?: string;
   port?: number;
   /** Wait for /readyz instead of /healthz. Default true. */
   waitReady?: boolean;
@@ -27,11 +33,12 @@ export class HeraldProcess {
     this.exitPromise = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   }
 
-  static async start(opts: HeraldOptions = {}): Promise<HeraldProcess> {
+  static async start(opts: HeraldOptions): Promise<HeraldProcess> {
     const port = opts.port ?? (await freePort());
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [opts.main], {
       env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", NODE_ENV: "test", HERALD_ACL_FILE: PERMISSIVE_ACL_FILE, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
     });
     const h = new HeraldProcess(port, child);
     const path = opts.waitReady === false ? "/healthz" : "/readyz";
@@ -73,4 +80,9 @@ export class HeraldProcess {
   kill(): Promise<number | null> {
     return this.stop("SIGKILL");
   }
+}
+
+/** `HeraldProcess.start` bound to one entry point: what a test folder's own helper exports. */
+export function heraldStarter(main: string): (opts?: Omit<HeraldOptions, "main">) => Promise<HeraldProcess> {
+  return (opts = {}) => HeraldProcess.start({ ...opts, main });
 }

@@ -6,3 +6,4 @@ export * from "./raw-stomp.js";
 export * from "./redis-sentinel.js";
 export * from "./redis-cluster.js";
 export * from "./temp-dir.js";
+export * from "./publish-round-trip.js";

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RedisServer } from "@herald/testkit";
+import { RedisServer } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { publishScenario } from "./e2e-scenario.js";
 
 // Through the real CLI (services/cli), the way `npm start` runs Herald.

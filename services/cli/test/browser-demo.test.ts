@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { HeraldProcess } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [

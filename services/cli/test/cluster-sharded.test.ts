@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { HeraldProcess, RedisCluster, connectStomp, Inbox } from "@herald/testkit";
+import { RedisCluster, connectStomp, Inbox } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 
 test("edges on a Redis Cluster relay through sharded pub/sub: the channel lives on its owning shard only", async (t) => {
   const cluster = await RedisCluster.start();

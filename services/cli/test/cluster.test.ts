@@ -1,7 +1,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { HeraldProcess, RedisServer, connectStomp, Inbox, waitFor } from "@herald/testkit";
+import { RedisServer, connectStomp, Inbox, waitFor } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import type { Client } from "@stomp/stompjs";
 
 let redis: RedisServer;

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, type RawStomp } from "@herald/testkit";
+import { type RawStomp } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { bodyOf, header, offsets, quietFor, stompAs, subscribe, waitForMessages } from "./delivery-helpers.js";
 
 /** The embedded default (no REDIS_URL): memory history and cursors give the same guarantees in one process. */

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RedisServer, type RawStomp } from "@herald/testkit";
+import { RedisServer, type RawStomp } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { bodyOf, errorsOf, header, messages, stompAs, subscribe, waitFor } from "./delivery-helpers.js";
 
 /**

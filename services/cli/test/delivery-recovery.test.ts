@@ -1,7 +1,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { HeraldProcess, RedisServer, type RawStomp } from "@herald/testkit";
+import { RedisServer, type RawStomp } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { RedisHistory } from "@herald/history";
 import { userBusDestination, type BusMessage } from "@herald/bus";
 import { bodyOf, frameText, header, messages, offsets, quietFor, range, stompAs, subscribe, waitFor, waitForMessages } from "./delivery-helpers.js";

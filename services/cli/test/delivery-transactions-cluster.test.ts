@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RedisCluster, type RawStomp } from "@herald/testkit";
+import { RedisCluster, type RawStomp } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { keySlot } from "@herald/redis";
 import { bodyOf, errorsOf, frameText, header, offsets, quietFor, receiptFrame, stompAs, subscribe, waitForMessages } from "./delivery-helpers.js";
 

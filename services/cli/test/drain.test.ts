@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { HeraldProcess, RedisServer, frameText, waitFor, RawStomp } from "@herald/testkit";
+import { RedisServer, frameText, waitFor, RawStomp } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { StompParser, header, type Frame, type ServerCommand } from "@herald/stomp";
 
 const CLIENTS = 1000;

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, connectStomp, Inbox, RawStomp, frameText } from "@herald/testkit";
+import { connectStomp, Inbox, RawStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 let herald: HeraldProcess;

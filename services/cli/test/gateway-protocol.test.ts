@@ -2,7 +2,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { HeraldProcess, RawStomp, frameText } from "@herald/testkit";
+import { RawStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 let herald: HeraldProcess;

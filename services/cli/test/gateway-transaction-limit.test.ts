@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RawStomp, frameText } from "@herald/testkit";
+import { RawStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 test("open transactions are bounded per connection: frames and SEND bytes, with an ERROR and a metric; COMMIT frees the budget", async (t) => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HeraldProcess, RawStomp, frameText } from "@herald/testkit";
+import { RawStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 test("a client that never ACKs is closed at HERALD_MAX_UNACKED instead of growing the node; one that ACKs is not", async (t) => {

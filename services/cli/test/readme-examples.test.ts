@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { HeraldProcess } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const readme = readFileSync(`${root}README.md`, "utf8");

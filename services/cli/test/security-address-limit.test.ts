@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { HeraldProcess } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 import { Peer, bodyOf, metric } from "./security-helpers.js";
 

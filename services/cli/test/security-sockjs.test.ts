@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
 import SockJS from "sockjs-client";
-import { HeraldProcess } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { nowSec, signJwt } from "./security-helpers.js";
 
 interface ClassicFrame {

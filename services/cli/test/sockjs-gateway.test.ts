@@ -4,7 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import SockJS from "sockjs-client";
-import { HeraldProcess, Inbox, RawStomp, connectStomp, frameText } from "@herald/testkit";
+import { Inbox, RawStomp, connectStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 // ---- classic stompjs (no type declarations of its own) ------------------------

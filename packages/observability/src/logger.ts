@@ -1,19 +1,41 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { textLogDestination } from "./text-log.js";
 
 export type { Logger } from "pino";
 
 /**
- * JSON logs by default; readable lines in a terminal when NODE_ENV=development
- * (pino-pretty is a dev dependency and only loaded then).
+ * How log records are written: `json`, one JSON object per line (production, log
+ * shippers); `text`, one readable line per record (a person at a terminal); `pretty`,
+ * pino-pretty's colourful blocks (a development dependency: only where it is installed).
  */
-export function createLogger(options: { name?: string; level?: string } = {}): Logger {
+export type LogFormat = "json" | "text" | "pretty";
+
+export interface LoggerSettings {
+  name?: string;
+  /** pino level; default "info". */
+  level?: string;
+  /** Default "json". */
+  format?: LogFormat;
+  /** Where `text` lines go (default stdout); colours when it is a terminal. */
+  output?: NodeJS.WriteStream;
+}
+
+/** The process logger. The composition root picks level and format (from LOG_LEVEL, LOG_FORMAT, NODE_ENV). */
+export function createLogger(settings: LoggerSettings = {}): Logger {
   const opts: LoggerOptions = {
-    name: options.name ?? "herald",
-    level: options.level ?? process.env.LOG_LEVEL ?? "info",
+    name: settings.name ?? "herald",
+    level: settings.level ?? "info",
     base: { pid: process.pid },
   };
-  if (process.env.NODE_ENV === "development") {
-    return pino({ ...opts, transport: { target: "pino-pretty", options: { colorize: true } } });
+  switch (settings.format ?? "json") {
+    case "pretty":
+      return pino({ ...opts, transport: { target: "pino-pretty", options: { colorize: true } } });
+    case "text": {
+      const out = settings.output ?? process.stdout;
+      const destination: DestinationStream = textLogDestination(out, { color: out.isTTY === true });
+      return pino(opts, destination);
+    }
+    case "json":
+      return pino(opts);
   }
-  return pino(opts);
 }

@@ -13,7 +13,7 @@ import { deliveryConfigFromEnv, MemoryCursorStore, RedisCursorStore, type Cursor
 import { InstrumentedBus } from "./instrumented-bus.js";
 import { InstrumentedHistory } from "./instrumented-history.js";
 import { mountOpsRoutes, type ReadinessCheck } from "./ops-routes.js";
-import { rolesFromEnv } from "./roles.js";
+import { rolesFromEnv, type Role } from "./roles.js";
 
 export interface HeraldOptions {
   uws: Uws;
@@ -25,6 +25,9 @@ export interface HeraldOptions {
 
 export interface RunningHerald {
   readonly port: number;
+  readonly roles: ReadonlySet<Role>;
+  /** Serving https:// and wss:// (HERALD_TLS_CERT). */
+  readonly tls: boolean;
   readonly app: TemplatedApp;
   readonly registry: Registry;
   readonly edge?: EdgeNode;
@@ -120,6 +123,8 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
 
   return {
     port,
+    roles,
+    tls: server.tls !== undefined,
     app,
     registry,
     ...(edge ? { edge } : {}),

@@ -1,11 +1,31 @@
 #!/usr/bin/env node
 import { ConfigError, readInt, readString } from "@herald/config";
-import { createLogger } from "@herald/observability";
+import { createLogger, type Logger } from "@herald/observability";
+import { redact } from "@herald/redis";
 import { loadUws, UwsUnavailableError } from "@herald/uws";
+import { startBanner } from "./banner.js";
 import { startHerald } from "./herald.js";
+import { logSettingsFromEnv, showsBanner } from "./log-settings.js";
 
 // The one entry point: reads the environment, picks implementations, starts roles.
-const logger = createLogger();
+const terminal = process.stdout.isTTY === true;
+const logger = processLogger();
+
+function processLogger(): Logger {
+  let settings;
+  try {
+    settings = logSettingsFromEnv(process.env, terminal);
+  } catch (err) {
+    console.error(`herald: configuration error: ${(err as Error).message}`);
+    process.exit(78);
+  }
+  try {
+    return createLogger(settings);
+  } catch {
+    // pino-pretty (NODE_ENV=development) is a development dependency; installed Herald has none.
+    return createLogger({ ...settings, format: terminal ? "text" : "json" });
+  }
+}
 
 async function main(): Promise<void> {
   let uws;
@@ -26,6 +46,10 @@ async function main(): Promise<void> {
     host: readString(process.env, "HOST", "0.0.0.0"),
     port: readInt(process.env, "PORT", 8080, { min: 0, max: 65535 }),
   });
+  if (showsBanner(process.env, terminal)) {
+    const redisUrl = readString(process.env, "REDIS_URL");
+    console.log(startBanner({ host: readString(process.env, "HOST", "0.0.0.0"), port: herald.port, tls: herald.tls, roles: herald.roles, redis: redisUrl ? redact(redisUrl) : undefined }));
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

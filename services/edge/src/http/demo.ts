@@ -8,13 +8,16 @@ const require = createRequire(import.meta.url);
 const publicDir = fileURLToPath(new URL("../../../public/", import.meta.url));
 
 /**
- * The seed's demo at `/`: a tiny chat written as Spring apps write it (classic
- * stompjs `Stomp.over` on `new SockJS("/ws")`), its scripts served by the gateway
- * itself rather than a CDN.
+ * The demo at `/`: a small notification center (connection state and transport, a user
+ * switch, live notifications with their history offsets, a form that POSTs to the publish
+ * API, recovery after a drop) and a chat, written as Spring apps write their pages
+ * (classic stompjs `Stomp.over` on `new SockJS("/ws")`), its scripts served by the
+ * gateway itself rather than a CDN.
  */
 export function mountDemo(app: TemplatedApp): void {
   serveStatic(app, [
     { route: "/", file: join(publicDir, "index.html"), contentType: "text/html; charset=utf-8" },
+    { route: "/demo.js", file: join(publicDir, "demo.js"), contentType: "application/javascript; charset=utf-8" },
     { route: "/vendor/sockjs.min.js", file: packageFile("sockjs-client", "dist/sockjs.min.js"), contentType: "application/javascript" },
     { route: "/vendor/stomp.min.js", file: packageFile("stompjs", "lib/stomp.min.js"), contentType: "application/javascript" },
     // Kept for pages written against @stomp/stompjs over the raw WebSocket.

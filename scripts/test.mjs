@@ -16,9 +16,14 @@ function testFiles(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...testFiles(p));
-    else if (name.endsWith(".test.js")) out.push(p);
+    // A compiled test whose source was deleted or renamed stays in dist/ (tsc -b never removes it): skip it.
+    else if (name.endsWith(".test.js") && existsSync(sourceOf(p))) out.push(p);
   }
   return out;
+}
+/** <project>/dist/test/x.test.js → <project>/test/x.test.ts */
+function sourceOf(compiled) {
+  return compiled.replace(/\/dist\/(test\/.*)\.js$/, "/$1.ts");
 }
 const projects = ["packages", "services"].flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n))).concat([join(root, "loadtest")]);
 // Optional filter: `npm test -- stomp edge` runs only the projects whose path contains a word.

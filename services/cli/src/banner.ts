@@ -12,7 +12,7 @@ export interface BannerFacts {
 
 /**
  * What a person at a terminal needs after `npm start`: which Herald is running and the
- * URLs to open. Logs stay JSON for machines; this is printed only on a terminal.
+ * URLs to open. Printed on a terminal only (see showsBanner), never into production logs.
  */
 export function startBanner(f: BannerFacts): string {
   const host = f.host === "0.0.0.0" || f.host === "::" || f.host === "" ? "localhost" : f.host.includes(":") ? `[${f.host}]` : f.host;

@@ -1,1 +1,3 @@
 export * from "./load-uws.js";
+export { ServerApp } from "./server/server-app.js";
+export { tlsConfigFromEnv, readTlsFiles, type TlsConfig } from "./server/tls-config.js";

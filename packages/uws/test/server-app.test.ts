@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { createLogger } from "@herald/observability";
-import { loadUws } from "@herald/uws";
-import { ServerApp } from "../src/security/server-app.js";
-import { tlsConfigFromEnv } from "../src/security/tls-config.js";
+import { loadUws } from "../src/load-uws.js";
+import { ServerApp } from "../src/server/server-app.js";
+import { tlsConfigFromEnv } from "../src/server/tls-config.js";
 
 // ServerApp against the real uWebSockets.js: routes replayed on every TLS
 // generation, publish reaching sockets of all generations, listener swap.

@@ -164,6 +164,24 @@ test("wrong content type → 415; body over the limit → 413 (declared length o
   assert.equal((await post(N, { destination: "/topic/x", body: "x" }, { "content-type": "application/json; charset=utf-8" })).status, 202);
 });
 
+test("a declared body beyond what is worth reading (64 MiB) is refused at once, without reading it", async () => {
+  await nothingEnqueued(async () => {
+    const sock = connect(h.port, "127.0.0.1");
+    let reply = "";
+    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+    sock.on("data", (d) => (reply += d.toString()));
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /v1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n{"destination":`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+    clearTimeout(timer);
+    assert.match(reply, /^HTTP\/1\.1 413/);
+    assert.ok(sock.destroyed || sock.readableEnded, "connection still open");
+    sock.destroy();
+  });
+});
+
 test("a chunked body over the limit is answered 413 and the connection closed before the client finishes sending", async () => {
   await nothingEnqueued(async () => {
     const sock = connect(h.port, "127.0.0.1");

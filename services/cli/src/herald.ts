@@ -25,6 +25,8 @@ export interface HeraldOptions {
 
 export interface RunningHerald {
   readonly port: number;
+  /** SIGHUP: reload the TLS certificate, or say there is none (never throws). */
+  hangup(signal: string): void;
   readonly app: TemplatedApp;
   readonly registry: Registry;
   readonly edge?: EdgeNode;
@@ -115,16 +117,21 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     app.listen(opts.host, opts.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${opts.host}:${opts.port}`))));
   });
   const port = uws.us_socket_local_port(listenSocket);
-  const unwatchTls = server.reloadOn("SIGHUP");
   logger.info({ host: opts.host, port, roles: [...roles], tls: server.tls !== undefined, bus: target ? "redis" : "in-process (embedded default)" }, "herald listening");
 
+  let stopping = false;
   return {
     port,
     app,
     registry,
     ...(edge ? { edge } : {}),
+    hangup(signal) {
+      if (stopping) logger.info({ signal }, "stopping: signal ignored");
+      else server.hangup(signal);
+    },
     /** Graceful: drain the edge over the window (readyz turns 503 at once), let the worker finish, then close. */
     async stop() {
+      stopping = true;
       if (edge) {
         logger.info({ connections: edge.connectionCount, windowMs: drainWindowMs }, "draining connections");
         const started = Date.now();
@@ -133,7 +140,6 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
       }
       await worker?.stop();
       for (const s of stops) await s();
-      unwatchTls();
       server.close();
       edge?.close();
       await history.close();

@@ -1,6 +1,7 @@
+import { ConfigError } from "@herald/config";
 import type { Logger } from "@herald/observability";
-import type { TemplatedApp, Uws, us_listen_socket } from "@herald/uws";
-import { readTlsFiles, type TlsConfig } from "./tls-config.js";
+import type { TemplatedApp, Uws, us_listen_socket } from "../load-uws.js";
+import { missingChainWarning, readTlsFiles, type TlsConfig } from "./tls-config.js";
 
 /** Methods that configure routes or server names: recorded, so a reloaded app gets them all. */
 const BUILDERS = new Set(["get", "post", "options", "del", "patch", "put", "head", "connect", "trace", "any", "ws", "addServerName", "domain", "removeServerName", "missingServerName"]);
@@ -33,7 +34,7 @@ export class ServerApp {
   private readonly all: TemplatedApp[] = [];
   private readonly recorded: Array<{ method: string; args: unknown[] }> = [];
   private listenSocket: us_listen_socket | undefined;
-  private listenAt: { host: string | undefined; port: number; requested: number } | undefined;
+  private listenAt: { host: string | undefined; port: number } | undefined;
 
   constructor(
     private readonly uws: Uws,
@@ -123,10 +124,7 @@ export class ServerApp {
     const cb = (s: us_listen_socket | false) => void (socket = s);
     if (host === undefined) next.app.listen(port, cb);
     else next.app.listen(host, port, cb);
-    if (!socket) {
-      const hint = this.listenAt.requested === 0 ? " (the port was chosen by the system, PORT=0, and cannot be shared: set a fixed PORT)" : "";
-      throw new Error(`reload: cannot listen again on ${host ?? "*"}:${port}${hint}; the previous certificate stays in use`);
-    }
+    if (!socket) throw new Error(`reload: cannot listen again on ${host ?? "*"}:${port}; the previous certificate stays in use`);
     const previous = this.listenSocket;
     this.listenSocket = socket;
     const retired = this.generations[this.generations.length - 1]!;
@@ -137,21 +135,21 @@ export class ServerApp {
   }
 
   /**
-   * Reloads the certificate on `signal` (SIGHUP) when TLS is on; a failed reload is
-   * logged and the previous certificate stays. Returns the function that stops listening for it.
+   * SIGHUP: reloads the certificate when TLS is on (a failed reload is logged and
+   * the previous certificate stays); without TLS there is nothing to reload, and
+   * it says so. Never throws.
    */
-  reloadOn(signal: NodeJS.Signals): () => void {
-    if (!this.tls) return () => undefined;
-    const onSignal = () => {
-      try {
-        this.reload();
-        this.logger.info({ signal, generations: this.generations.length }, "TLS certificate reloaded; open connections keep the previous one");
-      } catch (err) {
-        this.logger.error({ signal, err: (err as Error).message }, "TLS certificate reload failed; still serving the previous certificate");
-      }
-    };
-    process.on(signal, onSignal);
-    return () => void process.off(signal, onSignal);
+  hangup(signal: string): void {
+    if (!this.tls) {
+      this.logger.info({ signal }, "TLS is off (HERALD_TLS_CERT and HERALD_TLS_KEY not set): nothing to reload; signal ignored");
+      return;
+    }
+    try {
+      this.reload();
+      this.logger.info({ signal, generations: this.generations.length }, "TLS certificate reloaded; open connections keep the previous one");
+    } catch (err) {
+      this.logger.error({ signal, err: (err as Error).message }, "TLS certificate reload failed; still serving the previous certificate");
+    }
   }
 
   /** Stops accepting connections (open ones stay until closed). */
@@ -162,25 +160,62 @@ export class ServerApp {
 
   private sslApp(tls: TlsConfig): TemplatedApp {
     const cert = readTlsFiles(tls);
-    const options: Parameters<Uws["SSLApp"]>[0] = { cert_file_name: tls.certFile, key_file_name: tls.keyFile, ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}) };
-    const app = this.uws.SSLApp(options);
-    this.logger.info({ certFile: tls.certFile, fingerprint256: cert.fingerprint256, subject: cert.subject, validTo: cert.validTo }, "TLS certificate loaded");
+    const files: Parameters<Uws["SSLApp"]>[0] = { cert_file_name: tls.certFile, key_file_name: tls.keyFile, ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}) };
+    let app: TemplatedApp;
+    try {
+      app = this.uws.SSLApp({ ...files, ssl_ciphers: tls.ciphers });
+    } catch (err) {
+      // The files passed readTlsFiles, so the cipher list is the usual suspect: try without it to be sure.
+      try {
+        this.uws.SSLApp(files);
+      } catch {
+        throw new ConfigError("HERALD_TLS_CERT", `uWebSockets.js cannot load ${tls.certFile} with ${tls.keyFile}: ${(err as Error).message}`);
+      }
+      throw new ConfigError("HERALD_TLS_CIPHERS", `uWebSockets.js (BoringSSL) knows none of the cipher suites in "${tls.ciphers}"; use OpenSSL names such as ECDHE-RSA-AES128-GCM-SHA256 (BoringSSL has no DHE suites)`);
+    }
+    this.logger.info({ certFile: tls.certFile, fingerprint256: cert.fingerprint256, subject: cert.subject, issuer: cert.issuer, certificates: cert.certificates, validTo: cert.validTo, ciphers: tls.ciphers }, "TLS certificate loaded");
+    const warning = missingChainWarning(tls.certFile, cert);
+    if (warning) this.logger.warn({ certFile: tls.certFile }, warning);
     return app;
   }
 
   private listen(args: unknown[]): TemplatedApp {
     const cb = args[args.length - 1] as (s: us_listen_socket | false) => void;
     const host = typeof args[0] === "string" ? args[0] : undefined;
-    const port = (typeof args[0] === "number" ? args[0] : args[1]) as number;
-    const wrapped = (s: us_listen_socket | false) => {
-      if (s) {
-        this.listenSocket = s;
-        this.listenAt = { host, port: this.uws.us_socket_local_port(s), requested: port };
-      }
-      return cb(s);
-    };
+    const requested = (typeof args[0] === "number" ? args[0] : args[1]) as number;
     const current = this.current as unknown as Record<string, Method>;
-    current["listen"]!(...args.slice(0, -1), wrapped);
+    const listenOn = (port: number): us_listen_socket | false => {
+      let socket: us_listen_socket | false = false;
+      current["listen"]!(...(host === undefined ? [port] : [host, port]), (s: us_listen_socket | false) => void (socket = s));
+      return socket;
+    };
+    let socket = listenOn(requested);
+    if (socket && requested === 0 && this.tls) socket = this.shareableAgain(socket, listenOn);
+    if (socket) {
+      this.listenSocket = socket;
+      this.listenAt = { host, port: this.uws.us_socket_local_port(socket) };
+    }
+    cb(socket);
     return this.app;
+  }
+
+  /**
+   * uSockets sets SO_REUSEPORT only on a listen socket with a fixed port, so a port
+   * the system chose (PORT=0) could not take the second listener a reload opens.
+   * Keeps the chosen port and listens on it again, this time as a fixed port.
+   */
+  private shareableAgain(chosen: us_listen_socket, listenOn: (port: number) => us_listen_socket | false): us_listen_socket | false {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = this.uws.us_socket_local_port(chosen);
+      this.uws.us_listen_socket_close(chosen);
+      const fixed = listenOn(port);
+      if (fixed) return fixed;
+      // Another process took the port in between: let the system choose again.
+      const again = listenOn(0);
+      if (!again) return false;
+      chosen = again;
+    }
+    this.logger.warn("PORT=0: could not keep a port the system chose; a certificate reload will fail (set a fixed PORT)");
+    return chosen;
   }
 }

@@ -2,7 +2,7 @@ import { createBus, type Bus } from "@herald/bus";
 import { readInt, readString, type Env } from "@herald/config";
 import { createRegistry, type Logger, type Registry } from "@herald/observability";
 import { createRedisClient, parseRedisUrl, type Cluster, type Redis } from "@herald/redis";
-import { ServerApp, tlsConfigFromEnv, type TemplatedApp, type Uws, type us_listen_socket } from "@herald/uws";
+import { listenerFromEnv, ServerApp, tlsConfigFromEnv, type TemplatedApp, type Uws } from "@herald/uws";
 import { EdgeNode, edgeConfigFromEnv, mountDemo, mountStompSockJs, mountStompWebSocket, sockjsConfigFromEnv } from "@herald/edge";
 import { edgeSecurityFromEnv } from "@herald/edge";
 import { apiConfigFromEnv, mountApi } from "@herald/api";
@@ -63,7 +63,9 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     return new RedisCursorStore(cursorClient);
   };
   // Plain or TLS (HERALD_TLS_CERT/KEY); SIGHUP reloads the certificate without dropping connections.
-  const server = new ServerApp(uws, tlsConfigFromEnv(env), logger);
+  // HERALD_LISTENER=compat puts a Node.js relay on PORT for HTTP/1.0 clients (plain only).
+  const tls = tlsConfigFromEnv(env);
+  const server = new ServerApp(uws, tls, logger, { listener: listenerFromEnv(env, tls !== undefined) });
   const app = server.app;
   const checks: ReadinessCheck[] = [{ name: "bus", check: () => (bus.state === "up" ? undefined : "Redis is unavailable") }];
   const stops: Array<() => Promise<void> | void> = [];
@@ -113,11 +115,8 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     res.cork(() => res.writeStatus("404 Not Found").writeHeader("content-type", "application/json").end('{"error":"not found"}'));
   });
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(opts.host, opts.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${opts.host}:${opts.port}`))));
-  });
-  const port = uws.us_socket_local_port(listenSocket);
-  logger.info({ host: opts.host, port, roles: [...roles], tls: server.tls !== undefined, bus: target ? "redis" : "in-process (embedded default)" }, "herald listening");
+  const port = await server.listenOn(opts.host, opts.port);
+  logger.info({ host: opts.host, port, roles: [...roles], tls: server.tls !== undefined, listener: server.listener, bus: target ? "redis" : "in-process (embedded default)" }, "herald listening");
 
   let stopping = false;
   return {

@@ -1,10 +1,15 @@
 import { ConfigError } from "@herald/config";
 import type { Logger } from "@herald/observability";
-import type { TemplatedApp, Uws, us_listen_socket } from "../load-uws.js";
+import type { HttpResponse, TemplatedApp, Uws, us_listen_socket } from "../load-uws.js";
+import { takeProxiedAddress } from "../front/client-address.js";
+import { CompatFront } from "../front/compat-front.js";
+import type { Listener } from "./listener-config.js";
 import { missingChainWarning, readTlsFiles, type TlsConfig } from "./tls-config.js";
 
 /** Methods that configure routes or server names: recorded, so a reloaded app gets them all. */
 const BUILDERS = new Set(["get", "post", "options", "del", "patch", "put", "head", "connect", "trace", "any", "ws", "addServerName", "domain", "removeServerName", "missingServerName"]);
+/** Methods whose second argument is an HTTP handler `(res, req)`. */
+const ROUTES = new Set(["get", "post", "options", "del", "patch", "put", "head", "connect", "trace", "any"]);
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -24,6 +29,10 @@ interface Generation {
  * on it (the same handler closures, so state is shared), listens on the same
  * port (uSockets sets SO_REUSEPORT) and only then closes the previous listen
  * socket. Old connections stay on their generation; `publish` reaches all.
+ *
+ * With the "compat" listener (plain only), uWebSockets.js listens on a loopback
+ * port behind a CompatFront on the public one, and every handler reads the
+ * client's address from the front's PROXY header.
  */
 export class ServerApp {
   /** Register routes and publish through this, never through a generation. */
@@ -35,12 +44,17 @@ export class ServerApp {
   private readonly recorded: Array<{ method: string; args: unknown[] }> = [];
   private listenSocket: us_listen_socket | undefined;
   private listenAt: { host: string | undefined; port: number } | undefined;
+  private front: CompatFront | undefined;
+  readonly listener: Listener;
 
   constructor(
     private readonly uws: Uws,
     readonly tls: TlsConfig | undefined,
     private readonly logger: Logger,
+    options: { listener?: Listener } = {},
   ) {
+    this.listener = options.listener ?? "direct";
+    if (this.listener === "compat" && tls) throw new Error("the compat listener is plain HTTP: it cannot serve TLS");
     const first = tls ? this.sslApp(tls) : uws.App();
     this.all.push(first);
     this.generations = [{ app: first, sockets: 0 }];
@@ -78,10 +92,17 @@ export class ServerApp {
   /** Registers one recorded call on a generation; WebSocket routes count their sockets there. */
   private apply(g: Generation, method: string, args: unknown[]): void {
     let call = args;
+    const compat = this.listener === "compat";
+    if (compat && ROUTES.has(method) && typeof args[1] === "function") {
+      const handler = args[1] as (res: HttpResponse, ...rest: unknown[]) => unknown;
+      call = [args[0], (res: HttpResponse, ...rest: unknown[]) => handler(takeProxiedAddress(res), ...rest), ...args.slice(2)];
+    }
     if (method === "ws" && typeof args[1] === "object" && args[1] !== null) {
-      const behavior = args[1] as { open?: Method; close?: Method };
+      const behavior = args[1] as { open?: Method; close?: Method; upgrade?: (res: HttpResponse, ...rest: unknown[]) => unknown };
+      const upgrade = behavior.upgrade;
       call = [args[0], {
         ...behavior,
+        ...(compat && upgrade ? { upgrade: (res: HttpResponse, ...rest: unknown[]) => upgrade(takeProxiedAddress(res), ...rest) } : {}),
         open: (...a: unknown[]) => {
           g.sockets++;
           return behavior.open?.(...a);
@@ -152,8 +173,29 @@ export class ServerApp {
     }
   }
 
+  /**
+   * Listens on host:port (0: the system chooses) and resolves with the port:
+   * uWebSockets.js itself ("direct"), or a CompatFront there relaying to
+   * uWebSockets.js on a loopback port ("compat").
+   */
+  async listenOn(host: string, port: number): Promise<number> {
+    const listenUws = (h: string, p: number) =>
+      new Promise<number>((resolve, reject) => this.app.listen(h, p, (s) => (s ? resolve(this.uws.us_socket_local_port(s)) : reject(new Error(`cannot listen on ${h}:${p}`)))));
+    if (this.listener === "direct") return listenUws(host, port);
+    const upstreamPort = await listenUws("127.0.0.1", 0);
+    this.front = new CompatFront({ upstreamPort, logger: this.logger });
+    try {
+      return await this.front.listen(host, port);
+    } catch (err) {
+      this.close();
+      throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+    }
+  }
+
   /** Stops accepting connections (open ones stay until closed). */
   close(): void {
+    this.front?.close();
+    this.front = undefined;
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
   }

@@ -39,14 +39,10 @@ export class Http10Response {
           i = end + 4;
           break;
         }
-        case "length": {
-          const n = Math.min(this.remaining, buf.length - i);
-          this.write(buf.subarray(i, i + n));
-          i += n;
-          this.remaining -= n;
+        case "length":
+          i = this.pass(buf, i);
           if (this.remaining === 0) this.finish();
           break;
-        }
         case "until-close":
           this.write(buf.subarray(i));
           i = buf.length;
@@ -61,14 +57,10 @@ export class Http10Response {
           this.phase = size === 0 ? "trailers" : "chunk-data";
           break;
         }
-        case "chunk-data": {
-          const n = Math.min(this.remaining, buf.length - i);
-          this.write(buf.subarray(i, i + n));
-          i += n;
-          this.remaining -= n;
+        case "chunk-data":
+          i = this.pass(buf, i);
           if (this.remaining === 0) this.phase = "chunk-end";
           break;
-        }
         case "chunk-end":
           if (buf.length - i < 2) return this.keep(buf, i, 2, "chunk end");
           if (buf[i] !== 0x0d || buf[i + 1] !== 0x0a) throw new Error("chunk data not followed by CRLF");
@@ -90,6 +82,14 @@ export class Http10Response {
   /** uWebSockets.js closed its side: that ends a close-delimited body. */
   upstreamEnded(): void {
     if (this.phase === "until-close") this.finish();
+  }
+
+  /** Sends on up to `remaining` body bytes from `buf` at `from`; returns where it stopped. */
+  private pass(buf: Buffer, from: number): number {
+    const n = Math.min(this.remaining, buf.length - from);
+    this.write(buf.subarray(from, from + n));
+    this.remaining -= n;
+    return from + n;
   }
 
   private keep(buf: Buffer, from: number, max: number, what: string): void {

@@ -1,10 +1,10 @@
-import { ConfigError } from "@herald/config";
 import type { Logger } from "@herald/observability";
 import type { HttpResponse, TemplatedApp, Uws, us_listen_socket } from "../load-uws.js";
 import { takeProxiedAddress } from "../front/client-address.js";
 import { CompatFront } from "../front/compat-front.js";
 import type { Listener } from "./listener-config.js";
-import { missingChainWarning, readTlsFiles, type TlsConfig } from "./tls-config.js";
+import { createSslApp } from "./ssl-app.js";
+import type { TlsConfig } from "./tls-config.js";
 
 /** Methods that configure routes or server names: recorded, so a reloaded app gets them all. */
 const BUILDERS = new Set(["get", "post", "options", "del", "patch", "put", "head", "connect", "trace", "any", "ws", "addServerName", "domain", "removeServerName", "missingServerName"]);
@@ -55,7 +55,7 @@ export class ServerApp {
   ) {
     this.listener = options.listener ?? "direct";
     if (this.listener === "compat" && tls) throw new Error("the compat listener is plain HTTP: it cannot serve TLS");
-    const first = tls ? this.sslApp(tls) : uws.App();
+    const first = tls ? createSslApp(this.uws, tls, this.logger) : uws.App();
     this.all.push(first);
     this.generations = [{ app: first, sockets: 0 }];
     const publishAll = (topic: string, message: Uint8Array | string, isBinary?: boolean, compress?: boolean): boolean => {
@@ -138,7 +138,7 @@ export class ServerApp {
   reload(): void {
     if (!this.tls) throw new Error("reload: this server has no TLS (set HERALD_TLS_CERT and HERALD_TLS_KEY)");
     if (!this.listenAt || !this.listenSocket) throw new Error("reload: the server is not listening");
-    const next: Generation = { app: this.sslApp(this.tls), sockets: 0 };
+    const next: Generation = { app: createSslApp(this.uws, this.tls, this.logger), sockets: 0 };
     for (const r of this.recorded) this.apply(next, r.method, r.args);
     const { host, port } = this.listenAt;
     let socket: us_listen_socket | false = false;
@@ -198,27 +198,6 @@ export class ServerApp {
     this.front = undefined;
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
-  }
-
-  private sslApp(tls: TlsConfig): TemplatedApp {
-    const cert = readTlsFiles(tls);
-    const files: Parameters<Uws["SSLApp"]>[0] = { cert_file_name: tls.certFile, key_file_name: tls.keyFile, ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}) };
-    let app: TemplatedApp;
-    try {
-      app = this.uws.SSLApp({ ...files, ssl_ciphers: tls.ciphers });
-    } catch (err) {
-      // The files passed readTlsFiles, so the cipher list is the usual suspect: try without it to be sure.
-      try {
-        this.uws.SSLApp(files);
-      } catch {
-        throw new ConfigError("HERALD_TLS_CERT", `uWebSockets.js cannot load ${tls.certFile} with ${tls.keyFile}: ${(err as Error).message}`);
-      }
-      throw new ConfigError("HERALD_TLS_CIPHERS", `uWebSockets.js (BoringSSL) knows none of the cipher suites in "${tls.ciphers}"; use OpenSSL names such as ECDHE-RSA-AES128-GCM-SHA256 (BoringSSL has no DHE suites)`);
-    }
-    this.logger.info({ certFile: tls.certFile, fingerprint256: cert.fingerprint256, subject: cert.subject, issuer: cert.issuer, certificates: cert.certificates, validTo: cert.validTo, ciphers: tls.ciphers }, "TLS certificate loaded");
-    const warning = missingChainWarning(tls.certFile, cert);
-    if (warning) this.logger.warn({ certFile: tls.certFile }, warning);
-    return app;
   }
 
   private listen(args: unknown[]): TemplatedApp {

@@ -14,7 +14,6 @@ export interface HangupTarget {
  */
 export class HangupSignal {
   private target: HangupTarget | undefined;
-  private logger: Logger | undefined;
   private pending = false;
   private readonly onSignal = (): void => this.receive();
 
@@ -25,15 +24,9 @@ export class HangupSignal {
     return this;
   }
 
-  uninstall(): void {
-    process.off(this.signal, this.onSignal);
-    this.target = undefined;
-  }
-
   /** The server is listening: hang-ups go to `target` from now on, starting with one that came early. */
   ready(target: HangupTarget, logger: Logger): void {
     this.target = target;
-    this.logger = logger;
     if (!this.pending) return;
     this.pending = false;
     logger.info({ signal: this.signal }, "signal received while starting: acting on it now that the server listens");

@@ -4,7 +4,7 @@ import { connect, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import WebSocket from "ws";
-import { loadUws } from "../src/load-uws.js";
+import { loadUws, type us_listen_socket } from "../src/load-uws.js";
 import { OncePerWindow } from "../src/front/compat-front.js";
 import { proxyV2Header } from "../src/front/proxy-header.js";
 import { ServerApp } from "../src/server/server-app.js";
@@ -195,4 +195,25 @@ test("direct listener: a client's PROXY header does not change the address route
   });
   assert.equal(bodyOf(reply), "127.0.0.1");
   direct.close();
+});
+
+test("PROXY v2 headers as built here are read back by uWebSockets.js: IPv4, IPv6 and IPv4-mapped sources", async () => {
+  const app = uws.App();
+  app.get("/*", (res) => void res.end(decoder.decode(res.getProxiedRemoteAddressAsText())));
+  const listenSocket = await new Promise<us_listen_socket>((resolve) => app.listen("127.0.0.1", 0, (s) => void (s && resolve(s))));
+  const bare = uws.us_socket_local_port(listenSocket);
+  const seen = (source: string) =>
+    new Promise<string>((resolve) => {
+      const header = proxyV2Header({ address: source, port: 40000 }, { address: "127.0.0.1", port: bare });
+      const socket = connect(bare, "127.0.0.1", () => socket.write(Buffer.concat([header, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")])));
+      let got = "";
+      socket.on("data", (d) => (got += d));
+      socket.on("close", () => resolve(bodyOf(got)));
+    });
+  assert.equal(await seen("10.1.2.3"), "10.1.2.3");
+  assert.equal(await seen("::ffff:10.1.2.3"), "10.1.2.3");
+  // uWebSockets.js writes IPv6 uncompressed.
+  assert.equal(await seen("2001:db8::42"), "2001:0db8:0000:0000:0000:0000:0000:0042");
+  assert.equal(await seen("fe80::1:2"), "fe80:0000:0000:0000:0000:0000:0001:0002");
+  uws.us_listen_socket_close(listenSocket);
 });

@@ -77,6 +77,7 @@ class StompFailure extends Error {
     message: string,
     readonly detail: string,
     readonly kind: DisconnectReason = "protocol-error",
+    readonly headers: ReadonlyArray<[string, string]> = [],
   ) {
     super(message);
   }
@@ -368,6 +369,7 @@ export class StompSession implements SubscriberSession {
       throw new StompFailure(
         "unsupported protocol version",
         `Supported protocol versions are 1.0, 1.1 and 1.2${offered ? ` (limited by the WebSocket subprotocol to ${offered.join(", ")})` : ""}; the client accepts ${acceptVersion ?? "1.0"}`,
+        "protocol-error", [["version", ["1.0", "1.1", "1.2"].filter((v) => !offered || offered.includes(v as StompVersion)).join(",")]], // as the STOMP spec's ERROR
       );
     }
     return chosen;
@@ -869,7 +871,7 @@ export class StompSession implements SubscriberSession {
 
   private fail(failure: StompFailure, receipt?: string): void {
     if (this.state === "closed") return;
-    const headers: Array<[string, string]> = [["message", failure.message], ["content-type", "text/plain"]];
+    const headers: Array<[string, string]> = [["message", failure.message], ["content-type", "text/plain"], ...failure.headers];
     if (receipt !== undefined) headers.push(["receipt-id", receipt]);
     this.services.metrics.errorsSent.inc({ kind: failure.kind });
     this.services.logger.debug({ session: this.id, error: failure.message, detail: failure.detail }, "closing session with ERROR");

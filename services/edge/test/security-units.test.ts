@@ -17,7 +17,7 @@ import type { StompSession } from "../src/session/session.js";
 
 const logger = createLogger({ level: "silent" });
 const SECRET = randomBytes(32).toString("hex");
-const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
+const sign = (claims: Record<string, unknown>) => new SignJWT({ exp: Math.floor(Date.now() / 1000) + 300, ...claims }).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
 const ctx = (headers: Record<string, string>, query = ""): ConnectContext => ({ remoteAddress: "127.0.0.1", query, header: (n) => headers[n] });
 /** Only what admission and the limiter read from a session. */
 const session = (id: string, remoteAddress = "127.0.0.1") => ({ id, transport: { remoteAddress }, principal: undefined }) as unknown as StompSession;

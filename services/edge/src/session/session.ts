@@ -513,14 +513,15 @@ export class StompSession implements SubscriberSession {
         `${clip(destination)} is handled by the application, which cannot take part in a transaction; SEND it without the transaction header`,
       );
     }
-    if (destination === REFRESH_DESTINATION) {
-      this.onRefresh(frame);
-      return;
-    }
+    // Every SEND counts, token refreshes too: each one costs a signature check.
     const limited = this.services.takeSendToken(this);
     if (limited) {
       this.services.metrics.limitRejections.inc({ limit: "send-rate" });
       throw new StompFailure("send rate exceeded", limited, "limit");
+    }
+    if (destination === REFRESH_DESTINATION) {
+      this.onRefresh(frame);
+      return;
     }
     const refused = this.services.policy.canSend(this.principal, destination);
     if (refused) {

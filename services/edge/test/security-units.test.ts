@@ -212,19 +212,25 @@ describe("JwtAuthenticator", () => {
 
 describe("edgeSecurityFromEnv", () => {
   const deps = () => ({ registry: createRegistry(), logger });
-  test("no JWT key and no rules file: anyone may connect, the built-in rules still decide destinations, limits on", () => {
+  test("no JWT key and no rules file: anyone may connect, the open built-in rules (Spring's simple broker) decide destinations, limits on", () => {
     const s = edgeSecurityFromEnv({}, deps());
     assert.equal(s.authenticator, undefined);
     assert.ok(s.policy instanceof AclDestinationPolicy);
     assert.equal(s.policy.canSend(undefined, "/app/sendMessage"), undefined);
-    assert.match(s.policy.canSend(undefined, "/topic/x") ?? "", /\S/, "clients may not SEND to /topic/** unless a rule allows it");
+    assert.equal(s.policy.canSend(undefined, "/topic/x"), undefined);
+    assert.equal(s.policy.canSend(undefined, "/queue/x"), undefined);
     assert.equal(s.policy.canSubscribe(undefined, "/topic/x"), undefined);
+    assert.match(s.policy.canSubscribe(undefined, "/queue/dlq/user/alice/queue/x") ?? "", /dead letters/);
     assert.ok(s.admission && s.sendLimiter);
   });
-  test("a JWT key turns on the authenticator and the built-in rules", () => {
+  test("a JWT key turns on the authenticator and the strict built-in rules", () => {
     const s = edgeSecurityFromEnv({ HERALD_JWT_SECRET: SECRET }, deps());
     assert.ok(s.authenticator instanceof JwtAuthenticator);
     assert.ok(s.policy instanceof AclDestinationPolicy);
+    const bob = { user: "bob", claims: {} };
+    assert.match(s.policy.canSend(bob, "/topic/x") ?? "", /no rule allows it/);
+    assert.match(s.policy.canSubscribe(bob, "/queue/dlq/user/alice/queue/x") ?? "", /dead letters/);
+    assert.equal(s.policy.canSubscribe(bob, "/queue/x"), undefined);
   });
   test("bad limit values are configuration errors naming the variable; limits read elsewhere are not re-read", () => {
     assert.throws(() => edgeSecurityFromEnv({ HERALD_SEND_RATE: "0" }, deps()), /HERALD_SEND_RATE/);

@@ -97,7 +97,8 @@ export class Delivery {
       }
       return undefined;
     }
-    const isUser = req.busDestination.startsWith(USER_PREFIX);
+    // A user's own destinations as the client named them: their queues, and their dead letters (/user/queue/dlq/…).
+    const isUser = req.destination.startsWith(USER_PREFIX);
     const isDeadLetters = req.busDestination.startsWith(DEAD_LETTER_PREFIX);
     if (req.durableName !== undefined && req.owner === undefined) {
       throw new DeliveryHeaderError(`a durable subscription needs an authenticated user or a ${HEADER.clientId} header on CONNECT`);

@@ -16,7 +16,7 @@ import type { Logger } from "@herald/observability";
 import type { AckMode, Subscription, SubscriberSession } from "../fanout/subscription-registry.js";
 import { MessageParts, messagePrefix } from "../fanout/message-frame.js";
 import { DeliveryHeaderError, HEADER, parseDurableName, parseSincePosition } from "../delivery/delivery-headers.js";
-import { checkDestinationSyntax, classify, clip, ownUserBusDestination } from "../routing/destinations.js";
+import { checkDestinationSyntax, classify, clip, isDeadLetterDestination, ownUserBusDestination } from "../routing/destinations.js";
 import type { OutgoingMessage } from "../routing/app-handlers.js";
 import { negotiateHeartbeat, parseHeartbeatHeader, SILENCE_TOLERANCE, type NegotiatedHeartbeat } from "./heartbeat.js";
 import { AccessDenied, type ConnectContext, type Principal } from "./principal.js";
@@ -464,7 +464,7 @@ export class StompSession implements SubscriberSession {
       case "queue":
         break;
       case "user-own":
-        if (!this.principal) throw new StompFailure("access denied", `${clip(destination)} is a user destination and this connection has no authenticated user`, "auth-failure");
+        if (!this.principal) this.refuse("subscribe", destination, this.noUser(destination));
         break;
       case "user-other":
         break; // refused below, by the rules or else here
@@ -480,7 +480,28 @@ export class StompSession implements SubscriberSession {
       this.services.onAclDenial("subscribe", destination, this.principal);
       throw new StompFailure("access denied", `not allowed to subscribe to ${clip(destination)}: ${refused}`, "auth-failure");
     }
-    return kind === "user-own" ? ownUserBusDestination(this.principal!.user, destination) : destination;
+    if (kind !== "user-own") return destination;
+    const own = ownUserBusDestination(this.principal!.user, destination);
+    if (own === undefined) {
+      throw new StompFailure("invalid destination", `${clip(destination)} names no queue: the dead letters of /user/queue/<name> are at /user/queue/dlq/queue/<name>`);
+    }
+    return own;
+  }
+
+  /**
+   * Refuses a destination the session itself turns away (no user; server-only destinations):
+   * counted and logged like the rules' refusals, then an ERROR.
+   */
+  private refuse(action: "subscribe" | "send", destination: string, detail: string): never {
+    this.services.metrics.aclDenials.inc({ action });
+    this.services.onAclDenial(action, destination, this.principal);
+    throw new StompFailure("access denied", detail, "auth-failure");
+  }
+
+  /** Why a connection without a user cannot have a user destination, and what would give it one. */
+  private noUser(destination: string): string {
+    const how = this.services.authenticator.userHint?.() ?? "connect as an authenticated user";
+    return `${clip(destination)} is a user destination and this connection has no authenticated user: ${how}`;
   }
 
   private onUnsubscribe(frame: ClientFrame): void {
@@ -523,6 +544,9 @@ export class StompSession implements SubscriberSession {
       this.onRefresh(frame);
       return;
     }
+    // Dead letters are what the server moved there: a client must not be able to forge one.
+    if (isDeadLetterDestination(destination)) this.refuse("send", destination, `${clip(destination)} holds dead letters, which only the server writes`);
+    if (!this.principal && classify(destination) === "user-own") this.refuse("send", destination, this.noUser(destination));
     const refused = this.services.policy.canSend(this.principal, destination);
     if (refused) {
       this.services.onAclDenial("send", destination, this.principal);
@@ -555,8 +579,8 @@ export class StompSession implements SubscriberSession {
       case "user-other":
         return destination;
       case "user-own":
-        if (!this.principal) throw new StompFailure("access denied", `${clip(destination)} is a user destination and this connection has no authenticated user`, "auth-failure");
-        return ownUserBusDestination(this.principal.user, destination);
+        // Refused earlier without a user (onSend); dead letters are never a SEND target.
+        return ownUserBusDestination(this.principal!.user, destination)!;
       default:
         throw new StompFailure("unknown destination", `unknown destination prefix in ${clip(destination)}; use /app/, /topic/, /queue/ or /user/`);
     }

@@ -82,26 +82,29 @@ describe("recovery headers", () => {
   });
 });
 
+/** A user owner, for cursors. */
+const user = (name: string) => ({ kind: "user", name }) as const;
+
 describe("durable cursor", () => {
   test("acks out of order advance the contiguous offset; the state round-trips through the store", async () => {
     const store = new MemoryCursorStore();
-    const c = new DurableCursor(store, "alice", "/user/alice/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const c = new DurableCursor(store, user("alice"), "/user/alice/queue/x|", 10_000, (err) => assert.fail(String(err)));
     for (const o of [2, 4, 1]) c.ack({ epoch: "E", offset: o });
     assert.ok(c.isAcked({ epoch: "E", offset: 1 }) && c.isAcked({ epoch: "E", offset: 2 }) && c.isAcked({ epoch: "E", offset: 4 }));
     assert.ok(!c.isAcked({ epoch: "E", offset: 3 }));
     assert.ok(!c.isAcked({ epoch: "other", offset: 1 }));
     await c.flush();
-    assert.deepEqual(await store.load("alice", "/user/alice/queue/x|"), { epoch: "E", offset: 2, acked: [4] });
-    const again = new DurableCursor(store, "alice", "/user/alice/queue/x|", 10_000, () => undefined);
+    assert.deepEqual(await store.load(user("alice"), "/user/alice/queue/x|"), { epoch: "E", offset: 2, acked: [4] });
+    const again = new DurableCursor(store, user("alice"), "/user/alice/queue/x|", 10_000, () => undefined);
     assert.deepEqual(await again.load(), { epoch: "E", offset: 2 });
     assert.ok(again.isAcked({ epoch: "E", offset: 4 }));
     again.ack({ epoch: "E", offset: 3 });
     await again.flush();
-    assert.deepEqual(await store.load("alice", "/user/alice/queue/x|"), { epoch: "E", offset: 4, acked: [] });
+    assert.deepEqual(await store.load(user("alice"), "/user/alice/queue/x|"), { epoch: "E", offset: 4, acked: [] });
   });
 
   test("an ack of a new epoch starts the cursor over", () => {
-    const c = new DurableCursor(new MemoryCursorStore(), "o", "k", 10_000, () => undefined);
+    const c = new DurableCursor(new MemoryCursorStore(), user("o"), "k", 10_000, () => undefined);
     c.ack({ epoch: "A", offset: 1 });
     c.ack({ epoch: "B", offset: 2 });
     assert.ok(!c.isAcked({ epoch: "B", offset: 1 }));
@@ -111,21 +114,21 @@ describe("durable cursor", () => {
   test("NACK counts are kept in the store: a later cursor of the same subscription continues them; settling forgets them", async () => {
     const store = new MemoryCursorStore();
     const p = { epoch: "E", offset: 3 };
-    const first = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const first = new DurableCursor(store, user("bob"), "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
     await first.load();
     assert.equal(first.nackCount(p), 0);
     assert.equal(await first.countNack(p), 1);
     assert.equal(await first.countNack(p), 2);
-    const second = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const second = new DurableCursor(store, user("bob"), "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
     await second.load();
     assert.equal(second.nackCount(p), 2, "a new session (or node) sees the count");
     assert.equal(second.nackCount({ epoch: "E", offset: 4 }), 0);
     assert.equal(await second.countNack(p), 3);
-    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 1);
-    assert.equal((await store.nackCounts("bob", "other|")).size, 0, "per subscription");
+    assert.equal((await store.nackCounts(user("bob"), "/user/bob/queue/x|")).size, 1);
+    assert.equal((await store.nackCounts(user("bob"), "other|")).size, 0, "per subscription");
     second.ack(p);
     assert.equal(second.nackCount(p), 0);
-    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
+    assert.equal((await store.nackCounts(user("bob"), "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
   });
 
   test("stored form", () => {
@@ -247,9 +250,9 @@ describe("subscription stream", () => {
     const all = await filled(history, D, 6);
     const store = new MemoryCursorStore();
     const epoch = all[0]!.position!.epoch;
-    await store.save("fy", "k", { epoch, offset: 2, acked: [4, 5] });
+    await store.save(user("fy"), "k", { epoch, offset: 2, acked: [4, 5] });
     const sink = new Collector();
-    const cursor = new DurableCursor(store, "fy", "k", 10_000, () => undefined);
+    const cursor = new DurableCursor(store, user("fy"), "k", 10_000, () => undefined);
     const s = stream(history, sink, D, undefined, { cursor, autoAck: false });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [3, 6]);
@@ -261,9 +264,9 @@ describe("subscription stream", () => {
     const all = await filled(history, D, 6);
     const epoch = all[0]!.position!.epoch;
     const store = new MemoryCursorStore();
-    await store.save("ha", "k", { epoch, offset: 6, acked: [] });
+    await store.save(user("ha"), "k", { epoch, offset: 6, acked: [] });
     const sink = new Collector();
-    const cursor = new DurableCursor(store, "ha", "k", 10_000, () => undefined);
+    const cursor = new DurableCursor(store, user("ha"), "k", 10_000, () => undefined);
     const s = stream(history, sink, D, { epoch, offset: 2 }, { cursor });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [3, 4, 5, 6]);
@@ -271,7 +274,7 @@ describe("subscription stream", () => {
     const next = await history.publish(msg(D), OPTIONS);
     assert.equal(s.admit(next), "");
     await s.close();
-    assert.deepEqual(await store.load("ha", "k"), { epoch, offset: 7, acked: [] });
+    assert.deepEqual(await store.load(user("ha"), "k"), { epoch, offset: 7, acked: [] });
   });
 
   test("a new user cursor replays what is retained (the offline user); a new topic cursor starts now", async () => {
@@ -280,16 +283,16 @@ describe("subscription stream", () => {
     await filled(history, D, 4);
     const sink = new Collector();
     const store = new MemoryCursorStore();
-    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, "gu", "k", 10_000, () => undefined), replayRetainedWhenNew: true });
+    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, user("gu"), "k", 10_000, () => undefined), replayRetainedWhenNew: true });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [1, 2, 3, 4]);
     await s.close();
-    assert.equal((await store.load("gu", "k"))?.offset, 4, "auto-ack: the replay moved the cursor");
+    assert.equal((await store.load(user("gu"), "k"))?.offset, 4, "auto-ack: the replay moved the cursor");
 
     const T = "/topic/t";
     await filled(history, T, 4);
     const sink2 = new Collector();
-    const s2 = stream(history, sink2, T, undefined, { cursor: new DurableCursor(new MemoryCursorStore(), "x", "k", 10_000, () => undefined) });
+    const s2 = stream(history, sink2, T, undefined, { cursor: new DurableCursor(new MemoryCursorStore(), user("x"), "k", 10_000, () => undefined) });
     assert.equal(await s2.start(), undefined);
     assert.deepEqual(sink2.offsets, []);
   });

@@ -9,7 +9,7 @@ import { AclDestinationPolicy } from "../src/security/acl-policy.js";
 import { ConnectionAdmission } from "../src/security/connection-admission.js";
 import { normalizeAddress, trustedProxiesFromEnv } from "../src/security/client-address.js";
 import { JwtAuthenticator } from "../src/security/jwt-authenticator.js";
-import { createSendRateLimiter } from "../src/security/send-rate-limiter.js";
+import { createFrameRateLimiter } from "../src/security/frame-rate-limiter.js";
 import { securityMetrics } from "../src/security/security-metrics.js";
 import { edgeSecurityFromEnv } from "../src/security/edge-security.js";
 import { AccessDenied, type ConnectContext } from "../src/session/principal.js";
@@ -149,13 +149,15 @@ describe("TrustedProxies (HERALD_TRUSTED_PROXIES)", () => {
   });
 });
 
-describe("SEND rate limiter", () => {
+describe("frame rate limiter (SEND, SUBSCRIBE)", () => {
   test("one bucket per session: the burst passes, then a message; other sessions unaffected", () => {
-    const take = createSendRateLimiter(1, 3, logger);
-    const s = session("a");
-    for (let i = 0; i < 3; i++) assert.equal(take(s), undefined);
-    assert.match(take(s) ?? "", /more than 1 SEND frames per second \(burst 3\)/);
-    assert.equal(take(session("b")), undefined);
+    for (const command of ["SEND", "SUBSCRIBE"] as const) {
+      const take = createFrameRateLimiter(command, 1, 3, logger);
+      const s = session("a");
+      for (let i = 0; i < 3; i++) assert.equal(take(s), undefined);
+      assert.equal(take(s), `more than 1 ${command} frames per second (burst 3) on this connection`);
+      assert.equal(take(session("b")), undefined);
+    }
   });
 });
 
@@ -221,7 +223,9 @@ describe("edgeSecurityFromEnv", () => {
     assert.equal(s.policy.canSend(undefined, "/queue/x"), undefined);
     assert.equal(s.policy.canSubscribe(undefined, "/topic/x"), undefined);
     assert.match(s.policy.canSubscribe(undefined, "/queue/dlq/user/alice/queue/x") ?? "", /dead letters/);
-    assert.ok(s.admission && s.sendLimiter);
+    assert.ok(s.admission);
+    assert.equal(typeof s.sendLimiter, "function");
+    assert.equal(typeof s.subscribeLimiter, "function");
   });
   test("a JWT key turns on the authenticator and the strict built-in rules", () => {
     const s = edgeSecurityFromEnv({ HERALD_JWT_SECRET: SECRET }, deps());

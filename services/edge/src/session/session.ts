@@ -65,6 +65,23 @@ interface Transaction {
   bytes: number;
 }
 
+/**
+ * Messages a connection holds until ACK or NACK, by ack id, with their body bytes in all: both
+ * are bounded (HERALD_MAX_UNACKED, HERALD_MAX_UNACKED_BYTES). Removal goes through settle().
+ */
+class PendingAcks extends Map<string, PendingAck> {
+  bytes = 0;
+
+  hold(key: string, p: PendingAck): void {
+    this.set(key, p);
+    this.bytes += p.message.body.byteLength;
+  }
+
+  settle(key: string, p: PendingAck): void {
+    if (this.delete(key)) this.bytes -= p.message.body.byteLength;
+  }
+}
+
 /** A connection's open transactions, with what they hold in all, so buffering stays bounded. */
 class OpenTransactions extends Map<string, Transaction> {
   frames = 0;
@@ -95,7 +112,7 @@ export class StompSession implements SubscriberSession {
   private readonly subs = new Map<string, Subscription>();
   // Allocated on first use (most connections never use them): a connection costs memory while it is open.
   private txMap: OpenTransactions | undefined;
-  private ackMap: Map<string, PendingAck> | undefined;
+  private ackMap: PendingAcks | undefined;
   private queued: ClientFrame[] | undefined;
   /** The tail of the receipt chain while something is pending; undefined when idle. */
   private receipts: Promise<void> | undefined;
@@ -129,8 +146,8 @@ export class StompSession implements SubscriberSession {
     return (this.txMap ??= new OpenTransactions());
   }
 
-  private get pendingAcks(): Map<string, PendingAck> {
-    return (this.ackMap ??= new Map());
+  private get pendingAcks(): PendingAcks {
+    return (this.ackMap ??= new PendingAcks());
   }
 
   // A method, so TypeScript does not narrow the state across calls that change it.
@@ -219,13 +236,21 @@ export class StompSession implements SubscriberSession {
   private emit(sub: Subscription, parts: MessageParts, prefix: Buffer, extra: string, redeliveries: number): void {
     if (sub.ack !== "auto") {
       // Each unacknowledged message is held in memory: a client that never ACKs must not grow the node.
-      if (this.pendingAcks.size >= this.services.config.maxUnacked) {
-        this.limitRefused("unacked", `${this.pendingAcks.size} messages unacknowledged`);
-        this.closeWithError("too many unacknowledged messages", `at most ${this.services.config.maxUnacked} messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
+      const pending = this.pendingAcks;
+      const { maxUnacked, maxUnackedBytes } = this.services.config;
+      if (pending.size >= maxUnacked) {
+        this.limitRefused("unacked", `${pending.size} messages unacknowledged`);
+        this.closeWithError("too many unacknowledged messages", `at most ${maxUnacked} messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
+        return;
+      }
+      // By bytes too (one message always fits): large bodies would reach the count limit only at gigabytes.
+      if (pending.size > 0 && pending.bytes + parts.message.body.byteLength > maxUnackedBytes) {
+        this.limitRefused("unacked-bytes", `${pending.bytes} bytes unacknowledged`);
+        this.closeWithError("too many unacknowledged bytes", `at most ${maxUnackedBytes} bytes of messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
         return;
       }
       const ackId = `${this.id}-${++this.ackSeq}`;
-      this.pendingAcks.set(this.version === "1.2" ? ackId : `${parts.message.id}\u0000${sub.id}`, { sub, messageId: parts.message.id, message: parts.message, redeliveries });
+      pending.hold(this.version === "1.2" ? ackId : `${parts.message.id}\u0000${sub.id}`, { sub, messageId: parts.message.id, message: parts.message, redeliveries });
       if (this.version === "1.2") extra += `ack:${ackId}\n`;
     }
     this.sendRaw(parts.frame(prefix, this.version, extra), parts.binary);
@@ -383,6 +408,12 @@ export class StompSession implements SubscriberSession {
     if (!(ACK_MODES as readonly string[]).includes(ackHeader)) {
       throw new StompFailure("invalid ack mode", `ack must be auto, client or client-individual, got "${clip(ackHeader)}"`);
     }
+    // Each SUBSCRIBE costs state on the node (and may read history): churn is bounded like SEND.
+    const limited = this.services.takeSubscribeToken(this);
+    if (limited) {
+      this.limitRefused("subscribe-rate", limited);
+      throw new StompFailure("subscribe rate exceeded", limited, "limit");
+    }
     if (this.subs.size >= this.services.config.maxSubscriptionsPerConnection) {
       this.limitRefused("subscriptions", `over ${this.services.config.maxSubscriptionsPerConnection} subscriptions`);
       throw new StompFailure("too many subscriptions", `at most ${this.services.config.maxSubscriptionsPerConnection} subscriptions per connection`, "limit");
@@ -432,7 +463,8 @@ export class StompSession implements SubscriberSession {
         busDestination,
         since,
         durableName,
-        owner: this.principal?.user ?? this.clientId,
+        // Users and client-ids are separate namespaces: `client-id:alice` never reaches user alice's cursors.
+        owner: this.principal ? { kind: "user", name: this.principal.user } : this.clientId !== undefined ? { kind: "client-id", name: this.clientId } : undefined,
         autoAck: ack === "auto",
         sink: {
           send: (message, extra) => {
@@ -516,7 +548,7 @@ export class StompSession implements SubscriberSession {
   private removeSubscription(sub: Subscription): void {
     this.subs.delete(sub.id);
     this.services.registry.remove(sub);
-    for (const [k, p] of this.pendingAcks) if (p.sub === sub) this.pendingAcks.delete(k);
+    for (const [k, p] of this.pendingAcks) if (p.sub === sub) this.pendingAcks.settle(k, p);
     void sub.stream?.close();
   }
 
@@ -677,7 +709,7 @@ export class StompSession implements SubscriberSession {
     const pending = this.pendingAcks.get(key);
     if (!pending) return; // already acknowledged or cumulative: harmless
     if (nack) {
-      this.pendingAcks.delete(key);
+      this.pendingAcks.settle(key, pending);
       this.onNack(pending);
       return;
     }
@@ -685,13 +717,13 @@ export class StompSession implements SubscriberSession {
       // Cumulative: every earlier message of the subscription is settled too.
       for (const [k, p] of this.pendingAcks) {
         if (p.sub === pending.sub) {
-          this.pendingAcks.delete(k);
+          this.pendingAcks.settle(k, p);
           this.settled(p);
         }
         if (k === key) break;
       }
     } else {
-      this.pendingAcks.delete(key);
+      this.pendingAcks.settle(key, pending);
       this.settled(pending);
     }
   }

@@ -2,6 +2,7 @@ import {
   StompCodecError,
   StompParser,
   header,
+  headerUnsafeForSomeVersion,
   serializeFrame,
   HEARTBEAT_EOL,
   type ClientCommand,
@@ -576,6 +577,7 @@ export class StompSession implements SubscriberSession {
       this.onRefresh(frame);
       return;
     }
+    this.checkSendHeaders(frame);
     // Dead letters are what the server moved there: a client must not be able to forge one.
     if (isDeadLetterDestination(destination)) this.refuse("send", destination, `${clip(destination)} holds dead letters, which only the server writes`);
     if (!this.principal && classify(destination) === "user-own") this.refuse("send", destination, this.noUser(destination));
@@ -636,6 +638,20 @@ export class StompSession implements SubscriberSession {
       await handler(msg, this.services.appContext);
     };
     return run();
+  }
+
+  /**
+   * A SEND's headers go out to subscribers of every STOMP version: one a 1.0 or 1.1 subscriber
+   * could not read back exactly (a line feed or carriage return from a 1.2 `\n`/`\r` escape, a
+   * colon in a name) would forge header lines or a body there, so it is refused here. `herald-*`
+   * headers are the server's (positions, recovery, redelivery, dead letters): a client cannot set them.
+   */
+  private checkSendHeaders(frame: ClientFrame): void {
+    for (const [name, value] of frame.headers) {
+      if (name !== "content-type" && SEND_RESERVED.has(name)) continue;
+      const why = name.startsWith("herald-") ? "headers starting with herald- are set by the server" : headerUnsafeForSomeVersion(name, value);
+      if (why !== undefined) throw new StompFailure("invalid header", `SEND header "${clip(JSON.stringify(name).slice(1, -1))}" refused: ${why}`);
+    }
   }
 
   private outgoing(frame: ClientFrame, contentType: string | undefined): OutgoingMessage {

@@ -95,6 +95,7 @@ class StompFailure extends Error {
     message: string,
     readonly detail: string,
     readonly kind: DisconnectReason = "protocol-error",
+    readonly closeCode: number = CloseCode.normal,
   ) {
     super(message);
   }
@@ -172,8 +173,24 @@ export class StompSession implements SubscriberSession {
       if (!(err instanceof StompCodecError)) throw err;
       const overLimit = err.code === "frame-too-large" || err.code === "too-many-headers" || err.code === "header-line-too-long";
       if (overLimit) this.limitRefused(err.code, err.message);
+      if (err.code === "frame-too-large") {
+        // STOMP 1.2 "Size Limits": an ERROR, then close (1009, "message too big").
+        const limit = this.services.config.maxFrameBytes;
+        this.fail(new StompFailure("frame too large", `frames may be at most ${limit} bytes (HERALD_MAX_FRAME_BYTES): ${err.message}`, "limit", CloseCode.tooBig));
+        return;
+      }
       this.fail(new StompFailure(`malformed frame: ${err.code}`, err.message, overLimit ? "limit" : "protocol-error"));
     }
+  }
+
+  /**
+   * The transport cut a message over its own cap before a byte of it could be read (uWebSockets.js
+   * closes such a socket itself, so no ERROR can go out): counted and logged as an oversized frame.
+   */
+  messageTooLarge(capBytes: number): void {
+    if (this.state === "closed") return;
+    this.limitRefused("frame-too-large", `a WebSocket message over ${capBytes} bytes, closed by the transport before it could be answered`);
+    this.onClose("limit");
   }
 
   // A prototype method called with this session as `this`: no closure per connection.
@@ -947,7 +964,7 @@ export class StompSession implements SubscriberSession {
     this.services.metrics.errorsSent.inc({ kind: failure.kind });
     this.services.logger.debug({ session: this.id, error: failure.message, detail: failure.detail }, "closing session with ERROR");
     this.sendFrame("ERROR", headers, failure.detail);
-    this.terminate(failure.kind, CloseCode.normal, failure.message);
+    this.terminate(failure.kind, failure.closeCode, failure.message);
   }
 
   private terminate(reason: DisconnectReason, code: number, text: string): void {

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LocalBus, type BusMessage, type StreamPosition } from "@herald/bus";
 import { MemoryHistory } from "@herald/history";
-import { DurableCursor, decodeCursor, encodeCursor } from "../src/delivery/cursor-store.js";
+import { DurableCursor, MAX_STARTS_PER_OWNER, decodeCursor, encodeCursor } from "../src/delivery/cursor-store.js";
 import { MemoryCursorStore } from "../src/delivery/memory-cursor-store.js";
 import { DeliveryHeaderError, parseDurableName, parseSincePosition } from "../src/delivery/delivery-headers.js";
 import { GapFillingBus } from "../src/delivery/gap-filling-bus.js";
@@ -131,11 +131,54 @@ describe("durable cursor", () => {
     assert.equal((await store.nackCounts(user("bob"), "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
   });
 
+  test("users and client-ids are separate namespaces: client-id alice reaches nothing of user alice", async () => {
+    const store = new MemoryCursorStore();
+    await store.save(user("alice"), "k", { epoch: "E", offset: 5, acked: [] });
+    await store.countNack(user("alice"), "k", { epoch: "E", offset: 6 });
+    const client = { kind: "client-id", name: "alice" } as const;
+    assert.equal(await store.load(client, "k"), undefined);
+    assert.equal((await store.nackCounts(client, "k")).size, 0);
+    assert.equal((await store.load(user("alice"), "k"))?.offset, 5);
+  });
+
+  test("a subscription nothing reached writes no cursor: only a start, kept for a while and capped per owner; the first delivery stores the cursor", async () => {
+    const store = new MemoryCursorStore();
+    const quiet = new DurableCursor(store, user("q"), "never", 0, (err) => assert.fail(String(err)));
+    await quiet.load();
+    quiet.begin({ epoch: "", offset: 0 }, undefined);
+    await quiet.flush();
+    assert.equal(await store.load(user("q"), "never"), undefined);
+    assert.equal(await store.loadStart(user("q"), "never"), undefined, "nothing remembered without rememberMs");
+
+    const c = new DurableCursor(store, user("q"), "k", 0, (err) => assert.fail(String(err)));
+    assert.equal(await c.load(), undefined);
+    c.begin({ epoch: "", offset: 0 }, 60_000);
+    await c.flush();
+    assert.equal(await store.load(user("q"), "k"), undefined, "no cursor before a delivery");
+    assert.deepEqual(await store.loadStart(user("q"), "k"), { epoch: "", offset: 0, acked: [] });
+    // Coming back: the start is where it resumes.
+    const back = new DurableCursor(store, user("q"), "k", 0, (err) => assert.fail(String(err)));
+    assert.deepEqual(await back.load(), { epoch: "", offset: 0 });
+    back.delivered();
+    back.ack({ epoch: "E", offset: 1 });
+    await back.flush();
+    assert.deepEqual(await store.load(user("q"), "k"), { epoch: "E", offset: 1, acked: [] });
+    assert.equal(await store.loadStart(user("q"), "k"), undefined, "the start is forgotten once the cursor is stored");
+
+    await store.saveStart(user("q"), "brief", { epoch: "E", offset: 1, acked: [] }, 30);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(await store.loadStart(user("q"), "brief"), undefined, "expired");
+    for (let i = 0; i <= MAX_STARTS_PER_OWNER; i++) await store.saveStart(user("churner"), `n${i}`, { epoch: "", offset: 0, acked: [] }, 60_000);
+    assert.equal(await store.loadStart(user("churner"), "n0"), undefined, "the oldest start is dropped past the cap");
+    assert.ok(await store.loadStart(user("churner"), `n${MAX_STARTS_PER_OWNER}`));
+  });
+
   test("stored form", () => {
     assert.equal(encodeCursor({ epoch: "E1", offset: 7, acked: [9, 12] }), "E1:7:9,12");
     assert.deepEqual(decodeCursor("E1:7"), { epoch: "E1", offset: 7, acked: [] });
     assert.equal(decodeCursor("garbage"), undefined);
     assert.equal(decodeCursor(null), undefined);
+    assert.deepEqual(decodeCursor(encodeCursor({ epoch: "", offset: 0, acked: [] })), { epoch: "", offset: 0, acked: [] }, "a start before the stream existed");
   });
 });
 
@@ -178,6 +221,21 @@ describe("gap filling on the bus", () => {
 });
 
 describe("subscription stream", () => {
+  test("subscribed before the stream existed: a first message with offset > 1 is a hole, re-read from history", async () => {
+    const history = new MemoryHistory(new LocalBus());
+    const D = "/topic/not-yet";
+    const sink = new Collector();
+    const store = new MemoryCursorStore();
+    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, user("early"), "k", 0, () => undefined), rememberStartMs: 60_000 });
+    assert.equal(await s.start(), undefined);
+    assert.equal(history.size, 0, "subscribing created no stream");
+    // Message 1 raced past the fresh subscription; 2 arrives live.
+    const [, second] = await filled(history, D, 2);
+    assert.equal(s.admit(second!), null, "held while 1 is re-read");
+    await waitUntil(() => sink.offsets.length === 2);
+    assert.deepEqual(sink.offsets, [1, 2]);
+  });
+
   test("replay then live, with live messages that arrive during the replay neither lost nor repeated", async () => {
     const history = new MemoryHistory(new LocalBus());
     const D = "/user/bo/queue/x";

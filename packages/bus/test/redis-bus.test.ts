@@ -131,7 +131,7 @@ test("a malformed payload on a subscribed channel is counted and reported, never
 
 test("bad input gets a clear error", async (t) => {
   assert.throws(() => new RedisBus({}), /needs redisUrl or target/);
-  assert.throws(() => new RedisBus({ redisUrl: "http://x" }), /REDIS_URL .* unknown scheme/);
+  assert.throws(() => new RedisBus({ redisUrl: "http://x" }), /REDIS_URL: .* unknown scheme/);
   const server = await RedisServer.start();
   const a = new RedisBus({ redisUrl: server.url });
   t.after(async () => {

@@ -7,6 +7,7 @@
  *
  * WHATWG URL cannot parse a comma-separated host list, so this parser is our own.
  */
+import { ConfigError } from "@herald/config";
 
 export interface HostPort {
   readonly host: string;
@@ -47,9 +48,12 @@ export type RedisTarget = StandaloneTarget | ClusterTarget | SentinelTarget;
 const DEFAULT_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 
-/** Builds the error every bad REDIS_URL gets: it names the variable and what is wrong, never the password. */
-function bad(url: string, what: string): Error {
-  return new Error(`REDIS_URL "${redact(url)}" is invalid: ${what}`);
+/**
+ * The error every bad REDIS_URL gets: a ConfigError (the CLI's one line and exit
+ * code 78) naming the variable and what is wrong, never the password.
+ */
+function bad(url: string, what: string): ConfigError {
+  return new ConfigError("REDIS_URL", `"${redact(url)}" is invalid: ${what}`);
 }
 
 /** The URL with any password replaced, safe to log. */
@@ -67,7 +71,7 @@ export function isCluster(target: RedisTarget): target is ClusterTarget {
 }
 
 export function parseRedisUrl(url: string): RedisTarget {
-  if (typeof url !== "string" || url.trim() === "") throw new Error("REDIS_URL is empty: expected e.g. redis://127.0.0.1:6379");
+  if (typeof url !== "string" || url.trim() === "") throw new ConfigError("REDIS_URL", "is empty: expected e.g. redis://127.0.0.1:6379");
   const raw = url.trim();
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(raw);
   if (!m) throw bad(raw, "expected <scheme>://…, e.g. redis://127.0.0.1:6379");

@@ -2,7 +2,7 @@ import { IdempotencyConflictError, isBatchError, MAX_IDEMPOTENCY_KEY_LENGTH, Not
 import type { Logger } from "@herald/observability";
 import type { ApiConfig } from "./api-config.js";
 import type { Exchange } from "./exchange.js";
-import { readBody } from "./read-body.js";
+import { DISCARD_LIMIT, readBody } from "./read-body.js";
 import { requestToJob } from "./notification-request.js";
 import type { RouteId } from "./routes.js";
 
@@ -38,13 +38,16 @@ function withJsonBody(ctx: RequestContext, limit: number, logger: Logger, onJson
     return;
   }
   const tooLarge = () => ex.error(413, `request body is larger than ${limit} bytes`, null, {}, {}, true);
-  if (ctx.contentLength !== "" && Number(ctx.contentLength) > limit) {
+  const declared = ctx.contentLength === "" ? undefined : Number(ctx.contentLength);
+  // A declared length over the limit is refused before reading only when reading it is not worth it (read-body.ts).
+  if (declared !== undefined && declared > DISCARD_LIMIT) {
     tooLarge();
     return;
   }
   readBody(
     ex.res,
     limit,
+    declared,
     (buf) => {
       let value: unknown;
       try {

@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { startApi, post, get, tick, type ApiHarness } from "./harness.js";
 
 let h: ApiHarness;
@@ -164,27 +164,49 @@ test("wrong content type → 415; body over the limit → 413 (declared length o
   assert.equal((await post(N, { destination: "/topic/x", body: "x" }, { "content-type": "application/json; charset=utf-8" })).status, 202);
 });
 
+/**
+ * Opens a raw connection, lets `write` send on it, and waits up to 3 s for the
+ * server to close it; returns what the server answered and whether it closed.
+ */
+async function rawExchange(write: (sock: Socket) => Promise<void>): Promise<{ reply: string; closed: boolean }> {
+  const sock = connect(h.port, "127.0.0.1");
+  let reply = "";
+  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+  sock.on("data", (d) => (reply += d.toString()));
+  sock.on("error", () => {});
+  await new Promise((r) => sock.once("connect", r));
+  await write(sock);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+  clearTimeout(timer);
+  const result = { reply, closed: sock.destroyed || sock.readableEnded };
+  sock.destroy();
+  return result;
+}
+
+test("a declared body beyond what is worth reading (64 MiB) is refused at once, without reading it", async () => {
+  await nothingEnqueued(async () => {
+    const { reply, closed } = await rawExchange(async (sock) => {
+      sock.write(`POST /v1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n{"destination":`);
+    });
+    assert.match(reply, /^HTTP\/1\.1 413/);
+    assert.ok(closed, "connection still open");
+  });
+});
+
 test("a chunked body over the limit is answered 413 and the connection closed before the client finishes sending", async () => {
   await nothingEnqueued(async () => {
-    const sock = connect(h.port, "127.0.0.1");
-    let reply = "";
-    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-    sock.on("data", (d) => (reply += d.toString()));
-    sock.on("error", () => {});
-    await new Promise((r) => sock.once("connect", r));
-    sock.write("POST /v1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-    const chunk = "x".repeat(600);
-    for (let i = 0; i < 3 && !sock.destroyed; i++) {
-      sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-      await tick(30);
-    }
-    // Never sends the terminating 0-chunk: the server must not wait for it.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 3000)))]);
-    clearTimeout(timer);
+    const { reply, closed } = await rawExchange(async (sock) => {
+      sock.write("POST /v1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const chunk = "x".repeat(600);
+      for (let i = 0; i < 3 && !sock.destroyed; i++) {
+        sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+        await tick(30);
+      }
+      // Never sends the terminating 0-chunk: the server must not wait for it.
+    });
     assert.match(reply, /^HTTP\/1\.1 413/);
-    assert.ok(sock.destroyed || sock.readableEnded, "connection still open");
-    sock.destroy();
+    assert.ok(closed, "connection still open");
   });
 });
 

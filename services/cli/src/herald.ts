@@ -2,9 +2,9 @@ import { createBus, type Bus } from "@herald/bus";
 import { readInt, readString, type Env } from "@herald/config";
 import { createRegistry, type Logger, type Registry } from "@herald/observability";
 import { createRedisClient, parseRedisUrl, type Cluster, type Redis } from "@herald/redis";
-import type { TemplatedApp, Uws, us_listen_socket } from "@herald/uws";
+import { listenerFromEnv, ServerApp, tlsConfigFromEnv, type TemplatedApp, type Uws } from "@herald/uws";
 import { EdgeNode, edgeConfigFromEnv, mountDemo, mountStompSockJs, mountStompWebSocket, sockjsConfigFromEnv } from "@herald/edge";
-import { edgeSecurityFromEnv, ServerApp, tlsConfigFromEnv } from "@herald/edge";
+import { edgeSecurityFromEnv } from "@herald/edge";
 import { apiConfigFromEnv, mountApi } from "@herald/api";
 import { BullmqNotificationQueue, InlineNotificationQueue, type NotificationQueue } from "@herald/queue";
 import { createNotificationProcessor, startBullmqWorker, workerConfigFromEnv, type RunningWorker } from "@herald/worker";
@@ -25,6 +25,8 @@ export interface HeraldOptions {
 
 export interface RunningHerald {
   readonly port: number;
+  /** SIGHUP: reload the TLS certificate, or say there is none (never throws). */
+  hangup(signal: string): void;
   readonly app: TemplatedApp;
   readonly registry: Registry;
   readonly edge?: EdgeNode;
@@ -61,7 +63,9 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     return new RedisCursorStore(cursorClient);
   };
   // Plain or TLS (HERALD_TLS_CERT/KEY); SIGHUP reloads the certificate without dropping connections.
-  const server = new ServerApp(uws, tlsConfigFromEnv(env), logger);
+  // HERALD_LISTENER=compat puts a Node.js relay on PORT for HTTP/1.0 clients (plain only).
+  const tls = tlsConfigFromEnv(env);
+  const server = new ServerApp(uws, tls, logger, { listener: listenerFromEnv(env, tls !== undefined) });
   const app = server.app;
   const checks: ReadinessCheck[] = [{ name: "bus", check: () => (bus.state === "up" ? undefined : "Redis is unavailable") }];
   const stops: Array<() => Promise<void> | void> = [];
@@ -111,20 +115,22 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
     res.cork(() => res.writeStatus("404 Not Found").writeHeader("content-type", "application/json").end('{"error":"not found"}'));
   });
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(opts.host, opts.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${opts.host}:${opts.port}`))));
-  });
-  const port = uws.us_socket_local_port(listenSocket);
-  const unwatchTls = server.reloadOn("SIGHUP");
-  logger.info({ host: opts.host, port, roles: [...roles], tls: server.tls !== undefined, bus: target ? "redis" : "in-process (embedded default)" }, "herald listening");
+  const port = await server.listenOn(opts.host, opts.port);
+  logger.info({ host: opts.host, port, roles: [...roles], tls: server.tls !== undefined, listener: server.listener, bus: target ? "redis" : "in-process (embedded default)" }, "herald listening");
 
+  let stopping = false;
   return {
     port,
     app,
     registry,
     ...(edge ? { edge } : {}),
+    hangup(signal) {
+      if (stopping) logger.info({ signal }, "stopping: signal ignored");
+      else server.hangup(signal);
+    },
     /** Graceful: drain the edge over the window (readyz turns 503 at once), let the worker finish, then close. */
     async stop() {
+      stopping = true;
       if (edge) {
         logger.info({ connections: edge.connectionCount, windowMs: drainWindowMs }, "draining connections");
         const started = Date.now();
@@ -133,7 +139,6 @@ export async function startHerald(opts: HeraldOptions): Promise<RunningHerald> {
       }
       await worker?.stop();
       for (const s of stops) await s();
-      unwatchTls();
       server.close();
       edge?.close();
       await history.close();

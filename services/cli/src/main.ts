@@ -1,60 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError, readInt, readString } from "@herald/config";
-import { createLogger } from "@herald/observability";
-import { loadUws, UwsUnavailableError } from "@herald/uws";
-import { startHerald } from "./herald.js";
+// The one entry point. Node's default for SIGHUP is to exit (code 129), so the
+// handler goes in before the rest of Herald is even loaded; run.ts does the rest.
+import { HangupSignal } from "./hangup.js";
 
-// The one entry point: reads the environment, picks implementations, starts roles.
-const logger = createLogger();
-
-async function main(): Promise<void> {
-  let uws;
-  try {
-    uws = loadUws();
-  } catch (err) {
-    if (err instanceof UwsUnavailableError) {
-      logger.fatal(err.message);
-      console.error(`herald: ${err.message}`);
-      process.exit(78);
-    }
-    throw err;
-  }
-  const herald = await startHerald({
-    uws,
-    env: process.env,
-    logger,
-    host: readString(process.env, "HOST", "0.0.0.0"),
-    port: readInt(process.env, "PORT", 8080, { min: 0, max: 65535 }),
-  });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting without finishing the drain");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    herald.stop().then(
-      () => {
-        logger.info({ signal }, "stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-}
-
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    logger.fatal(`configuration error: ${err.message}`);
-    console.error(`herald: configuration error: ${err.message}`);
-    process.exit(78);
-  }
-  logger.fatal({ err }, "failed to start");
-  process.exit(1);
-});
+const hangup = new HangupSignal("SIGHUP").install();
+const { run } = await import("./run.js");
+await run(hangup);

@@ -19,13 +19,18 @@ interface ErrorCase {
   message: RegExp;
   detail?: RegExp;
   receiptId?: string;
+  /** Other headers the ERROR must carry. */
+  headers?: Record<string, string>;
+  /** WebSocket subprotocols offered (default v12.stomp). */
+  protocols?: string[];
 }
 
 const C = (headers: Record<string, string> = {}) => frameText("CONNECT", { "accept-version": "1.2", host: "h", ...headers });
 
 const cases: ErrorCase[] = [
   { name: "first frame is not CONNECT", raw: true, frames: [frameText("SEND", { destination: "/topic/x" }, "hi")], message: /expected CONNECT/, detail: /got SEND/ },
-  { name: "no common version", raw: true, frames: [C({ "accept-version": "2.0,3.1" })], message: /unsupported protocol version/, detail: /1\.0, 1\.1 and 1\.2/ },
+  { name: "no common version", raw: true, frames: [C({ "accept-version": "2.0,3.1" })], message: /unsupported protocol version/, detail: /1\.0, 1\.1 and 1\.2/, headers: { version: "1.2" } },
+  { name: "no common version, all subprotocols offered", raw: true, protocols: ["v10.stomp", "v11.stomp", "v12.stomp"], frames: [C({ "accept-version": "2.0" })], message: /unsupported protocol version/, headers: { version: "1.0,1.1,1.2" } },
   { name: "bad heart-beat header", raw: true, frames: [C({ "heart-beat": "soon" })], message: /invalid heart-beat/ },
   { name: "unknown command", raw: true, frames: ["HELLO\n\n\0"], message: /malformed frame: invalid-command/, detail: /HELLO/ },
   { name: "header line without colon", frames: ["SEND\ndestination /topic/x\n\nhi\0"], message: /malformed frame: invalid-header/ },
@@ -53,13 +58,14 @@ const cases: ErrorCase[] = [
 
 for (const c of cases) {
   test(`ERROR then close: ${c.name}`, async () => {
-    const raw = c.raw ? await RawStomp.open(herald.wsUrl) : await RawStomp.connected(herald.wsUrl);
+    const raw = c.raw ? await RawStomp.open(herald.wsUrl, c.protocols ? { protocols: c.protocols } : {}) : await RawStomp.connected(herald.wsUrl);
     for (const f of c.frames) raw.send(f);
     const err = await raw.next();
     assert.equal(err.command, "ERROR");
     assert.match(header(err, "message") ?? "", c.message);
     if (c.detail) assert.match(Buffer.from(err.body).toString(), c.detail);
     if (c.receiptId) assert.equal(header(err, "receipt-id"), c.receiptId);
+    for (const [name, value] of Object.entries(c.headers ?? {})) assert.equal(header(err, name), value, `header ${name}`);
     await raw.whenClosed();
   });
 }

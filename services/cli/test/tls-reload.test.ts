@@ -43,23 +43,33 @@ function makeCert(name: string, passphrase?: string): Cert {
 class TlsHerald {
   output = "";
   readonly exited: Promise<number | null>;
-  constructor(readonly child: ChildProcess, readonly port: number) {
+  constructor(readonly child: ChildProcess, public port: number) {
     child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
   }
 
-  static async start(env: Record<string, string>, ca: string[]): Promise<TlsHerald> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", NODE_ENV: "test", HERALD_ACL_FILE: PERMISSIVE_ACL_FILE, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    const h = new TlsHerald(child, port);
+  /** Spawns Herald; `port: 0` lets the system choose (read back from the "herald listening" line). */
+  static spawn(env: Record<string, string>, port: number, nodeArgs: string[] = []): TlsHerald {
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], { env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", NODE_ENV: "test", HERALD_ACL_FILE: PERMISSIVE_ACL_FILE, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    return new TlsHerald(child, port);
+  }
+
+  static async start(env: Record<string, string>, ca: string[], opts: { port?: number } = {}): Promise<TlsHerald> {
+    return TlsHerald.spawn(env, opts.port ?? (await freePort())).ready(ca);
+  }
+
+  /** Waits until /readyz answers over TLS trusting `ca` (plain HTTP with `ca` empty). */
+  async ready(ca: string[]): Promise<this> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`herald exited with ${child.exitCode}: ${h.output}`);
-      if ((await httpsStatus(port, "/readyz", ca).catch(() => 0)) === 200) return h;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`herald exited with ${this.child.exitCode ?? this.child.signalCode}: ${this.output}`);
+      if (this.port === 0) this.port = Number(/"port":(\d+)[^\n]*"msg":"herald listening"/.exec(this.output)?.[1] ?? 0);
+      const status = this.port === 0 ? 0 : ca.length === 0 ? await httpStatus(this.port, "/readyz").catch(() => 0) : await httpsStatus(this.port, "/readyz", ca).catch(() => 0);
+      if (status === 200) return this;
       if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`herald did not answer https://127.0.0.1:${port}/readyz: ${h.output}`);
+        this.child.kill("SIGKILL");
+        throw new Error(`herald did not answer /readyz on port ${this.port}: ${this.output}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -73,6 +83,10 @@ class TlsHerald {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
     return this.exited;
   }
+}
+
+function httpStatus(port: number, path: string): Promise<number> {
+  return fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status);
 }
 
 function httpsStatus(port: number, path: string, ca: string[]): Promise<number> {
@@ -134,11 +148,12 @@ test("wss:// with a self-signed certificate: @stomp/stompjs over ws trusting the
   }
 });
 
-test("SIGHUP reloads the certificate: open connections keep working, new ones get the new certificate", async () => {
+test("SIGHUP reloads the certificate: open connections keep working, new ones get the new certificate (PORT=0 too)", async () => {
   const cert = dir.file("live.crt", a.pem);
   const key = dir.file("live.key", a.keyPem);
   const both = [a.pem, b.pem];
-  const herald = await TlsHerald.start({ HERALD_TLS_CERT: cert, HERALD_TLS_KEY: key }, both);
+  // A port the system chooses: the reload's second listener must still share it.
+  const herald = await TlsHerald.start({ HERALD_TLS_CERT: cert, HERALD_TLS_KEY: key }, both, { port: 0 });
   try {
     const old = await Peer.connected(herald.wss, {}, { ca: both });
     assert.equal(old.peerFingerprint, a.fingerprint);
@@ -200,4 +215,77 @@ test("an encrypted key works with HERALD_TLS_PASSPHRASE and is a clear configura
   await assert.rejects(TlsHerald.start({ HERALD_TLS_CERT: enc.cert, HERALD_TLS_KEY: enc.key }, [enc.pem]), /exited with 78[\s\S]*HERALD_TLS_KEY[\s\S]*HERALD_TLS_PASSPHRASE/);
   await assert.rejects(TlsHerald.start({ HERALD_TLS_CERT: a.cert }, [a.pem]), /exited with 78[\s\S]*HERALD_TLS_KEY/);
   await assert.rejects(TlsHerald.start({ HERALD_TLS_CERT: a.cert, HERALD_TLS_KEY: b.key }, [a.pem]), /exited with 78[\s\S]*does not belong to the certificate/);
+});
+
+/** Resolves once `herald.output` matches `pattern` (or rejects after 5 s). */
+async function logged(herald: TlsHerald, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!pattern.test(herald.output)) {
+    if (Date.now() > deadline) throw new Error(`no log line ${pattern}: ${herald.output}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("SIGHUP without TLS is logged and ignored: the process keeps serving (no exit 129)", async () => {
+  const herald = await TlsHerald.spawn({}, await freePort()).ready([]);
+  try {
+    herald.child.kill("SIGHUP");
+    await logged(herald, /"signal":"SIGHUP"[^\n]*TLS is off[^\n]*nothing to reload; signal ignored/);
+    assert.equal(await httpStatus(herald.port, "/readyz"), 200);
+  } finally {
+    assert.equal(await herald.stop(), 0);
+  }
+});
+
+test("SIGHUP while Herald is still starting is remembered, and the certificate re-read once it listens", async () => {
+  const preload = fileURLToPath(new URL("./sighup-when-handled.js", import.meta.url));
+  const herald = TlsHerald.spawn({ HERALD_TLS_CERT: a.cert, HERALD_TLS_KEY: a.key }, await freePort(), ["--import", preload]);
+  try {
+    await herald.ready([a.pem]);
+    await logged(herald, /TLS certificate reloaded/);
+    const order = ["herald listening", "signal received while starting", "TLS certificate reloaded"].map((m) => herald.output.indexOf(`"msg":"${m}`));
+    assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `expected listening, then the early signal, then the reload: ${herald.output}`);
+    assert.equal(await servedFingerprint(herald.port, [a.pem]), a.fingerprint);
+  } finally {
+    assert.equal(await herald.stop(), 0);
+  }
+});
+
+test("a certificate file without its intermediate gets a warning at start; the full chain does not", async () => {
+  const caKey = `${dir.dir}/ca.key`;
+  const caCrt = `${dir.dir}/ca.crt`;
+  const run = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-days", "2", "-subj", "/CN=Herald Test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", caKey, "-out", caCrt);
+  run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-subj", "/CN=localhost", "-keyout", `${dir.dir}/leaf.key`, "-out", `${dir.dir}/leaf.csr`);
+  writeFileSync(`${dir.dir}/san.ext`, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  run("x509", "-req", "-in", `${dir.dir}/leaf.csr`, "-CA", caCrt, "-CAkey", caKey, "-days", "2", "-extfile", `${dir.dir}/san.ext`, "-out", `${dir.dir}/leaf.crt`);
+  const caPem = readFileSync(caCrt, "utf8");
+  const chain = dir.file("chain.crt", readFileSync(`${dir.dir}/leaf.crt`, "utf8") + caPem);
+  const warning = /"level":40[^\n]*holds only the server's certificate, issued by \\"CN=Herald Test CA\\"/;
+
+  const leafOnly = await TlsHerald.start({ HERALD_TLS_CERT: `${dir.dir}/leaf.crt`, HERALD_TLS_KEY: `${dir.dir}/leaf.key` }, [caPem]);
+  await leafOnly.stop();
+  assert.match(leafOnly.output, warning);
+  const full = await TlsHerald.start({ HERALD_TLS_CERT: chain, HERALD_TLS_KEY: `${dir.dir}/leaf.key` }, [caPem]);
+  await full.stop();
+  assert.doesNotMatch(full.output, /holds only the server's certificate/);
+  assert.match(full.output, /"certificates":2/);
+});
+
+test("HERALD_TLS_CIPHERS reaches the listener: TLS 1.2 outside the list is refused", async () => {
+  const herald = await TlsHerald.start({ HERALD_TLS_CERT: a.cert, HERALD_TLS_KEY: a.key, HERALD_TLS_CIPHERS: "ECDHE-ECDSA-AES256-GCM-SHA384" }, [a.pem]);
+  const tls12 = (ciphers: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: "127.0.0.1", port: herald.port, ca: [a.pem], servername: "localhost", maxVersion: "TLSv1.2", ciphers }, () => {
+        resolve(s.getCipher().name);
+        s.end();
+      });
+      s.on("error", reject);
+    });
+  try {
+    await assert.rejects(tls12("ECDHE-ECDSA-AES128-GCM-SHA256"), /handshake failure/);
+    assert.equal(await tls12("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"), "ECDHE-ECDSA-AES256-GCM-SHA384");
+  } finally {
+    await herald.stop();
+  }
 });

@@ -20,8 +20,6 @@ export { ConnectionAdmission, type ConnectionAdmissionLimits } from "./security/
 export { TrustedProxies, trustedProxiesFromEnv, normalizeAddress } from "./security/client-address.js";
 export { createFrameRateLimiter } from "./security/frame-rate-limiter.js";
 export { securityMetrics, type SecurityMetrics } from "./security/security-metrics.js";
-export { tlsConfigFromEnv, readTlsFiles, type TlsConfig } from "./security/tls-config.js";
-export { ServerApp } from "./security/server-app.js";
 export {
   Delivery,
   deliveryConfigFromEnv,

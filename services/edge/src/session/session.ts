@@ -95,6 +95,7 @@ class StompFailure extends Error {
     message: string,
     readonly detail: string,
     readonly kind: DisconnectReason = "protocol-error",
+    readonly headers: ReadonlyArray<[string, string]> = [],
     readonly closeCode: number = CloseCode.normal,
   ) {
     super(message);
@@ -176,7 +177,7 @@ export class StompSession implements SubscriberSession {
       if (err.code === "frame-too-large") {
         // STOMP 1.2 "Size Limits": an ERROR, then close (1009, "message too big").
         const limit = this.services.config.maxFrameBytes;
-        this.fail(new StompFailure("frame too large", `frames may be at most ${limit} bytes (HERALD_MAX_FRAME_BYTES): ${err.message}`, "limit", CloseCode.tooBig));
+        this.fail(new StompFailure("frame too large", `frames may be at most ${limit} bytes (HERALD_MAX_FRAME_BYTES): ${err.message}`, "limit", [], CloseCode.tooBig));
         return;
       }
       this.fail(new StompFailure(`malformed frame: ${err.code}`, err.message, overLimit ? "limit" : "protocol-error"));
@@ -411,6 +412,7 @@ export class StompSession implements SubscriberSession {
       throw new StompFailure(
         "unsupported protocol version",
         `Supported protocol versions are 1.0, 1.1 and 1.2${offered ? ` (limited by the WebSocket subprotocol to ${offered.join(", ")})` : ""}; the client accepts ${acceptVersion ?? "1.0"}`,
+        "protocol-error", [["version", ["1.0", "1.1", "1.2"].filter((v) => !offered || offered.includes(v as StompVersion)).join(",")]], // as the STOMP spec's ERROR
       );
     }
     return chosen;
@@ -959,7 +961,7 @@ export class StompSession implements SubscriberSession {
 
   private fail(failure: StompFailure, receipt?: string): void {
     if (this.state === "closed") return;
-    const headers: Array<[string, string]> = [["message", failure.message], ["content-type", "text/plain"]];
+    const headers: Array<[string, string]> = [["message", failure.message], ["content-type", "text/plain"], ...failure.headers];
     if (receipt !== undefined) headers.push(["receipt-id", receipt]);
     this.services.metrics.errorsSent.inc({ kind: failure.kind });
     this.services.logger.debug({ session: this.id, error: failure.message, detail: failure.detail }, "closing session with ERROR");

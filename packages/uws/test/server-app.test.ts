@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { createLogger } from "@herald/observability";
-import { loadUws } from "@herald/uws";
-import { ServerApp } from "../src/security/server-app.js";
-import { tlsConfigFromEnv } from "../src/security/tls-config.js";
+import { loadUws } from "../src/load-uws.js";
+import { ServerApp } from "../src/server/server-app.js";
+import { tlsConfigFromEnv } from "../src/server/tls-config.js";
 
 // ServerApp against the real uWebSockets.js: routes replayed on every TLS
 // generation, publish reaching sockets of all generations, listener swap.
@@ -39,7 +39,7 @@ function mount(server: ServerApp): void {
   });
 }
 
-/** A fixed port (PORT=0 picks a port that SO_REUSEPORT cannot share, so reload needs a real one). */
+/** A port known free before uWebSockets.js listens on it. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -109,21 +109,29 @@ test("plain: routes, publish and close work as on a bare App; reload is refused"
   await assert.rejects(httpGet(port));
 });
 
-test("TLS reload: routes replayed, old sockets kept, publish reaches both generations", async () => {
-  const crt = join(dir, "live.crt");
-  const key = join(dir, "live.key");
-  writeFileSync(crt, certs.one!.crt);
-  writeFileSync(key, certs.one!.key);
-  const tls = tlsConfigFromEnv({ HERALD_TLS_CERT: crt, HERALD_TLS_KEY: key })!;
-  const server = new ServerApp(uws, tls, logger);
+/**
+ * A TLS server on files `name`.crt/.key holding certificate "one", listening on a
+ * fixed port or (fixed = false) one the system chooses; `use("two")` replaces the files.
+ */
+async function tlsServer(name: string, fixed: boolean) {
+  const crt = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const use = (which: "one" | "two", keyOf: "one" | "two" = which) => {
+    writeFileSync(crt, certs[which]!.crt);
+    writeFileSync(key, certs[keyOf]!.key);
+  };
+  use("one");
+  const server = new ServerApp(uws, tlsConfigFromEnv({ HERALD_TLS_CERT: crt, HERALD_TLS_KEY: key })!, logger);
   mount(server);
-  const port = await listen(server);
-  const ca = [certs.one!.crt, certs.two!.crt];
+  return { server, use, port: await listen(server, fixed), ca: [certs.one!.crt, certs.two!.crt] };
+}
+
+test("TLS reload: routes replayed, old sockets kept, publish reaches both generations", async () => {
+  const { server, use, port, ca } = await tlsServer("live", true);
   assert.deepEqual(await get(port, ca), { body: "hello", fp: certs.one!.fp });
   const old = await wsClient(`wss://127.0.0.1:${port}/ws`, ca);
 
-  writeFileSync(crt, certs.two!.crt);
-  writeFileSync(key, certs.two!.key);
+  use("two");
   server.reload();
   assert.equal(server.generationCount, 2);
   assert.deepEqual(await get(port, ca), { body: "hello", fp: certs.two!.fp });
@@ -136,7 +144,7 @@ test("TLS reload: routes replayed, old sockets kept, publish reaches both genera
   assert.equal(old.messages[1], "echo");
 
   // A key that does not match: the reload throws and nothing changes.
-  writeFileSync(key, certs.one!.key);
+  use("two", "one");
   assert.throws(() => server.reload(), /HERALD_TLS_KEY.*does not belong/);
   assert.equal(server.generationCount, 2);
   assert.equal((await get(port, ca)).fp, certs.two!.fp);
@@ -150,13 +158,12 @@ test("TLS reload: routes replayed, old sockets kept, publish reaches both genera
   server.close();
 });
 
-test("TLS reload on a system-chosen port (PORT=0) fails clearly and keeps serving", async () => {
-  const tls = tlsConfigFromEnv({ HERALD_TLS_CERT: join(dir, "one.crt"), HERALD_TLS_KEY: join(dir, "one.key") })!;
-  const server = new ServerApp(uws, tls, logger);
-  mount(server);
-  const port = await listen(server, false);
-  assert.throws(() => server.reload(), /PORT=0/);
-  assert.equal((await get(port, [certs.one!.crt])).body, "hello");
+test("TLS reload on a system-chosen port (PORT=0): the port is kept shareable, so the reload works", async () => {
+  const { server, use, port, ca } = await tlsServer("zero", false);
+  assert.deepEqual(await get(port, ca), { body: "hello", fp: certs.one!.fp });
+  use("two");
+  server.reload();
+  assert.deepEqual(await get(port, ca), { body: "hello", fp: certs.two!.fp });
   server.close();
 });
 

@@ -9,6 +9,8 @@ export type AuthErrorReason =
   | "wrong-audience"
   | "algorithm-refused"
   | "no-user-claim"
+  /** The token has no `exp` claim, and tokens that never expire are not accepted (the default). */
+  | "no-expiry"
   /** A token refresh named a different user than the session's. */
   | "user-changed"
   /** The key could not be obtained (JWKS endpoint down or answering garbage): not the client's fault. */

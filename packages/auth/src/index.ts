@@ -14,8 +14,8 @@ export { normalizeDestination, MAX_DESTINATION_LENGTH, type NormalizedDestinatio
 export { DestinationPattern, PatternError } from "./acl/pattern.js";
 export type { AclCondition } from "./acl/conditions.js";
 export { AclError } from "./acl/acl-error.js";
-export { DEFAULT_ACL, parseAclRules, parseAclText, loadAclFile, aclRulesFromEnv, type AclRule, type AclRules } from "./acl/rules.js";
-export { createAuthorizer, type Authorizer, type AuthorizerOptions, type Decision } from "./acl/authorizer.js";
+export { DEFAULT_ACL, OPEN_ACL, parseAclRules, parseAclText, loadAclFile, aclRulesFromEnv, type AclRule, type AclRules } from "./acl/rules.js";
+export { createAuthorizer, type Authorizer, type AuthorizerOptions, type Decision, type ReservedPrefix } from "./acl/authorizer.js";
 
 export { TokenBucket } from "./limits/token-bucket.js";
 export { ConnectionCounter } from "./limits/connection-counter.js";

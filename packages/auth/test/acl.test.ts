@@ -1,7 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "@herald/config";
-import { AclError, aclRulesFromEnv, createAuthorizer, DEFAULT_ACL, loadAclFile, parseAclText, type Principal } from "../src/index.js";
+import { AclError, aclRulesFromEnv, createAuthorizer, DEFAULT_ACL, DestinationPattern, loadAclFile, OPEN_ACL, parseAclText, type Principal } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 const principal = (user: string, claims: Record<string, unknown> = {}): Principal => ({ user, claims: { sub: user, ...claims } });
@@ -192,6 +192,39 @@ rules:
     assert.equal(kept.canSubscribe(undefined, "/queue/x").allowed, false);
     assert.ok(kept.canSubscribe(undefined, "/topic/x").allowed);
     assert.equal(DEFAULT_ACL.rules.length, 2);
+  });
+});
+
+describe("reserved prefixes (dead letters)", () => {
+  const reserved = [{ prefix: "/queue/dlq/", description: "dead letters" }];
+  const dead = "/queue/dlq/user/alice/queue/orders";
+
+  test("a pattern's literal prefix is what it names before any wildcard or placeholder", () => {
+    assert.equal(new DestinationPattern("/queue/dlq/**").literalPrefix, "/queue/dlq/");
+    assert.equal(new DestinationPattern("/queue/**").literalPrefix, "/queue/");
+    assert.equal(new DestinationPattern("/queue/dlq/user/{user}/**").literalPrefix, "/queue/dlq/user/");
+    assert.equal(new DestinationPattern("/queue/dl*/**").literalPrefix, "/queue/dl");
+  });
+
+  test("wildcards over the prefix do not open it; a rule that names it does; deny rules still deny", () => {
+    for (const rules of [DEFAULT_ACL, OPEN_ACL, parseAclText(`rules:\n  - subscribe: ["/queue/**", "/**"]\n`)]) {
+      const d = createAuthorizer(rules, { reserved }).canSubscribe(principal("bob"), dead);
+      assert.equal(d.allowed, false, rules.source);
+      assert.match(d.allowed ? "" : d.reason, /dead letters; only a rule whose pattern starts with \/queue\/dlq\/ opens them/);
+    }
+    const ops = parseAclText(`rules:\n  - subscribe: "/queue/dlq/**"\n    when: { claim: roles, contains: operator }\n  - subscribe: "/queue/**"\n`);
+    const auth = createAuthorizer(ops, { reserved });
+    assert.deepEqual(auth.canSubscribe(principal("olivia", { roles: ["operator"] }), dead), yes);
+    assert.equal(auth.canSubscribe(principal("bob"), dead).allowed, false);
+    assert.deepEqual(auth.canSubscribe(principal("bob"), "/queue/jobs"), yes);
+    const denied = createAuthorizer(parseAclText(`rules:\n  - subscribe: "/queue/**"\n    effect: deny\n  - subscribe: "/queue/dlq/**"\n`), { reserved });
+    assert.equal(denied.canSubscribe(principal("bob"), dead).allowed, false);
+  });
+
+  test("the open defaults let clients SEND to broker destinations; the JWT defaults do not", () => {
+    assert.deepEqual(createAuthorizer(OPEN_ACL).canSend(undefined, "/topic/messages"), yes);
+    assert.deepEqual(createAuthorizer(OPEN_ACL).canSend(undefined, "/queue/work"), yes);
+    assert.equal(createAuthorizer(DEFAULT_ACL).canSend(undefined, "/topic/messages").allowed, false);
   });
 });
 

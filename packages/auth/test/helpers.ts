@@ -26,6 +26,7 @@ export function keyPair(kind: "rsa" | "ec-p256" | "ec-p384" | "ed25519"): KeyPai
   return { ...pair, publicPem: pair.publicKey.export({ type: "spki", format: "pem" }).toString() };
 }
 
+/** Signs `payload`; tokens expire in 5 minutes unless the payload says otherwise (`exp: undefined` for none). */
 export async function sign(
   payload: JWTPayload,
   key: KeyObject | Uint8Array | string,
@@ -33,7 +34,7 @@ export async function sign(
   header: Record<string, string> = {},
 ): Promise<string> {
   const k = typeof key === "string" ? new TextEncoder().encode(key) : key;
-  return new SignJWT(payload).setProtectedHeader({ alg, typ: "JWT", ...header }).sign(k);
+  return new SignJWT({ exp: nowSec() + 300, ...payload }).setProtectedHeader({ alg, typ: "JWT", ...header }).sign(k);
 }
 
 export function tempDir(): TempDir {

@@ -42,6 +42,13 @@ test("base64: secrets are decoded to bytes", async () => {
   assert.throws(() => jwtConfigFromEnv({ HERALD_JWT_SECRET: "base64:***" }), configError(/HERALD_JWT_SECRET/, /not base64/));
 });
 
+test("HERALD_JWT_NO_EXP_MAX_SESSION_S: unset refuses tokens without exp; a number of seconds accepts them", () => {
+  assert.equal(jwtConfigFromEnv({ HERALD_JWT_SECRET: hmacSecret() })?.maxSessionWithoutExpSec, undefined);
+  assert.equal(jwtConfigFromEnv({ HERALD_JWT_SECRET: hmacSecret(), HERALD_JWT_NO_EXP_MAX_SESSION_S: "3600" })?.maxSessionWithoutExpSec, 3600);
+  assert.throws(() => jwtConfigFromEnv({ HERALD_JWT_SECRET: hmacSecret(), HERALD_JWT_NO_EXP_MAX_SESSION_S: "0" }), configError(/^HERALD_JWT_NO_EXP_MAX_SESSION_S$/, /at least 1/));
+  assert.throws(() => jwtConfigFromEnv({ HERALD_JWT_NO_EXP_MAX_SESSION_S: "60" }), configError(/^HERALD_JWT_NO_EXP_MAX_SESSION_S$/, /no key is/));
+});
+
 test("anonymous defaults to false once a key is set", () => {
   const config = jwtConfigFromEnv({ HERALD_JWT_SECRET: hmacSecret() });
   assert.equal(config?.allowAnonymous, false);

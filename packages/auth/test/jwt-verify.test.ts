@@ -26,6 +26,21 @@ describe("HMAC secret", () => {
     await rejectsWith(verifier.verify(await sign({ ...base, exp: nowSec() - 10 }, secret, "HS256")), "expired", /expired at \d{4}-/);
   });
 
+  test("a token without exp is refused: it would give a session that never ends", async () => {
+    await rejectsWith(verifier.verify(await sign({ ...base, exp: undefined }, secret, "HS256")), "no-expiry", /no "exp" claim/);
+  });
+
+  test("maxSessionWithoutExpSec accepts tokens without exp, for that long from now", async () => {
+    const lenient = createTokenVerifier({ key: { kind: "secret", secret }, maxSessionWithoutExpSec: 600 });
+    const before = Date.now();
+    const p = await lenient.verify(await sign({ sub: "nina", exp: undefined }, secret, "HS256"));
+    assert.ok(p.expiresAt !== undefined && p.expiresAt >= before + 600_000 && p.expiresAt <= Date.now() + 600_000, String(p.expiresAt));
+    // A token that has exp keeps its own.
+    const exp = nowSec() + 60;
+    assert.equal((await lenient.verify(await sign({ sub: "nina", exp }, secret, "HS256"))).expiresAt, exp * 1000);
+    assert.throws(() => createTokenVerifier({ key: { kind: "secret", secret }, maxSessionWithoutExpSec: 0 }), ConfigError);
+  });
+
   test("not yet valid", async () => {
     await rejectsWith(verifier.verify(await sign({ ...base, nbf: nowSec() + 120 }, secret, "HS256")), "not-yet-valid", /nbf/);
   });

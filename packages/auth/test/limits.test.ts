@@ -63,6 +63,8 @@ test("limits from the environment: defaults", () => {
   assert.equal(DEFAULT_LIMITS.maxConnectionsPerAddress, 1000);
   assert.equal(DEFAULT_LIMITS.sendRatePerSec, 100);
   assert.equal(DEFAULT_LIMITS.sendBurst, 200);
+  assert.equal(DEFAULT_LIMITS.subscribeRatePerSec, 50);
+  assert.equal(DEFAULT_LIMITS.subscribeBurst, 200);
   assert.equal(DEFAULT_LIMITS.connectTimeoutMs, 10_000);
   assert.equal(DEFAULT_LIMITS.maxConnections, 100_000);
   assert.equal(DEFAULT_LIMITS.apiRatePerSec, 1000);
@@ -76,6 +78,8 @@ test("limits from the environment: overrides and errors naming the variable", ()
     HERALD_MAX_CONNECTIONS_PER_ADDRESS: "7",
     HERALD_SEND_RATE: "20",
     HERALD_SEND_BURST: "40",
+    HERALD_SUBSCRIBE_RATE: "10",
+    HERALD_SUBSCRIBE_BURST: "30",
     HERALD_CONNECT_TIMEOUT_MS: "2500",
     HERALD_MAX_CONNECTIONS: "900",
     HERALD_API_RATE: "50",
@@ -87,6 +91,8 @@ test("limits from the environment: overrides and errors naming the variable", ()
     maxConnectionsPerAddress: 7,
     sendRatePerSec: 20,
     sendBurst: 40,
+    subscribeRatePerSec: 10,
+    subscribeBurst: 30,
     connectTimeoutMs: 2500,
     maxConnections: 900,
     apiRatePerSec: 50,
@@ -94,6 +100,7 @@ test("limits from the environment: overrides and errors naming the variable", ()
   const bad = (env: Record<string, string>, variable: string, msg: RegExp): void =>
     assert.throws(() => limitsConfigFromEnv(env), (e: unknown) => e instanceof ConfigError && e.variable === variable && msg.test(e.message));
   bad({ HERALD_SEND_RATE: "0" }, "HERALD_SEND_RATE", /at least 1/);
+  bad({ HERALD_SUBSCRIBE_BURST: "0" }, "HERALD_SUBSCRIBE_BURST", /at least 1/);
   bad({ HERALD_MAX_CONNECTIONS: "lots" }, "HERALD_MAX_CONNECTIONS", /whole number/);
   bad({ HERALD_MAX_FRAME_BYTES: "12" }, "HERALD_MAX_FRAME_BYTES", /at least 1KiB/);
   bad({ HERALD_MAX_FRAME_BYTES: "64 parsecs" }, "HERALD_MAX_FRAME_BYTES", /size like/);

@@ -8,7 +8,15 @@ import type { BusMessage, StreamPosition } from "@herald/bus";
  * epoch names one incarnation of the stream: when the stream's state is lost (it expired, Redis
  * restarted without persistence, a key was evicted) the next append starts a new epoch at
  * offset 1, and a position of the old epoch can no longer be served.
+ *
+ * Only a publish creates a stream: reading one that does not exist creates nothing (subscribers
+ * cannot fill the store). Its position is { offset: 0, epoch: "" } (EMPTY_EPOCH), which means
+ * "before the first message of whichever epoch the stream starts with": reading since it returns
+ * everything of the stream's current epoch, as if it were { offset: 0, epoch: <that epoch> }.
  */
+
+/** The epoch of a position taken while the stream did not exist (see above). */
+export const EMPTY_EPOCH = "";
 
 /** Per destination stream: size cap and time to live (refreshed on every append). */
 export interface HistoryOptions {
@@ -57,12 +65,16 @@ export interface History {
    * (CrossSlotError); with HistoryUnavailableError when the reply was lost (Redis applied all or none).
    */
   publishAll(items: readonly BatchItem[]): Promise<BusMessage[]>;
-  /** Messages after `since` (exclusive), oldest first, at most `limit`. */
+  /**
+   * Messages after `since` (exclusive), oldest first, at most `limit`. `since` with EMPTY_EPOCH
+   * (offset 0) reads from the start of the current epoch. Creates nothing: on a stream that does
+   * not exist, `latest` is { offset: 0, epoch: EMPTY_EPOCH }, and any other `since` is "epoch-changed".
+   */
   readSince(destination: string, since: StreamPosition, limit: number): Promise<ReadResult>;
   /**
-   * Current top of a stream (for a SUBSCRIBE without position: start live from here).
-   * A stream that does not exist yet gets its epoch now, so a client that starts from
-   * `{ offset: 0, epoch }` can later recover everything published after it.
+   * Current top of a stream (for a SUBSCRIBE without position: start live from here); for a
+   * stream that does not exist, { offset: 0, epoch: EMPTY_EPOCH }, and nothing is created: a
+   * client that starts there still recovers everything published after it (see readSince).
    */
   latest(destination: string): Promise<StreamPosition>;
   close(): Promise<void>;

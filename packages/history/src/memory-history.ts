@@ -1,6 +1,7 @@
 import { BatchRefusedError, type Bus, type BusMessage, type StreamPosition } from "@herald/bus";
 import { newEpoch } from "./epoch.js";
 import {
+  EMPTY_EPOCH,
   checkDestination,
   checkLimit,
   checkMessage,
@@ -17,12 +18,6 @@ import {
 import { RingBuffer } from "./ring-buffer.js";
 
 export interface MemoryHistoryOptions {
-  /**
-   * How long a stream that was only read (its epoch handed out by latest/readSince, nothing
-   * appended yet) is kept. Default 86400 s. Past that, a client holding `{0, epoch}` is told
-   * "epoch-changed" on its next read: a spurious reload, never a silent loss.
-   */
-  emptyStreamTtlSeconds?: number;
   /**
    * How many of a stream's newest message ids are remembered to recognise a repeated publish
    * (same message id): it gets the original position and is neither appended nor delivered
@@ -50,7 +45,6 @@ interface Stream {
  */
 export class MemoryHistory implements History {
   private readonly streams = new Map<string, Stream>();
-  private readonly emptyTtlMs: number;
   private readonly dedupeWindow: number;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -60,9 +54,6 @@ export class MemoryHistory implements History {
     options: MemoryHistoryOptions = {},
   ) {
     if (!bus || typeof bus.publish !== "function") throw new HistoryError("MemoryHistory needs a bus to publish on");
-    const emptyTtl = options.emptyStreamTtlSeconds ?? 86_400;
-    if (!(typeof emptyTtl === "number" && emptyTtl > 0)) throw new HistoryError(`MemoryHistory: emptyStreamTtlSeconds must be > 0, got ${String(emptyTtl)}`);
-    this.emptyTtlMs = emptyTtl * 1000;
     this.dedupeWindow = options.dedupeWindow ?? 64;
     if (!Number.isSafeInteger(this.dedupeWindow) || this.dedupeWindow < 0) throw new HistoryError(`MemoryHistory: dedupeWindow must be an integer >= 0, got ${String(options.dedupeWindow)}`);
     const sweepMs = options.sweepIntervalMs ?? 60_000;
@@ -146,10 +137,13 @@ export class MemoryHistory implements History {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new HistoryUnavailableError("history is closed"));
-    const s = this.stream(destination, Date.now());
-    const latest: StreamPosition = { offset: s.top, epoch: s.epoch };
+    const s = this.find(destination, Date.now());
+    const latest: StreamPosition = s ? { offset: s.top, epoch: s.epoch } : { offset: 0, epoch: EMPTY_EPOCH };
+    // Taken before the stream existed: from the start of its epoch (see History).
+    const epoch = since.epoch === EMPTY_EPOCH && since.offset === 0 ? latest.epoch : since.epoch;
     // A position ahead of the top cannot come from this incarnation either.
-    if (since.epoch !== s.epoch || since.offset > s.top) return Promise.resolve({ messages: [], complete: false, reason: "epoch-changed", latest });
+    if (epoch !== latest.epoch || since.offset > latest.offset) return Promise.resolve({ messages: [], complete: false, reason: "epoch-changed", latest });
+    if (s === undefined) return Promise.resolve({ messages: [], complete: true, latest });
     if (since.offset === s.top) return Promise.resolve({ messages: [], complete: true, latest });
     const first = s.top - s.ring.length + 1;
     if (s.ring.length === 0 || first > since.offset + 1) return Promise.resolve({ messages: [], complete: false, reason: "too-old", latest });
@@ -167,8 +161,8 @@ export class MemoryHistory implements History {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new HistoryUnavailableError("history is closed"));
-    const s = this.stream(destination, Date.now());
-    return Promise.resolve({ offset: s.top, epoch: s.epoch });
+    const s = this.find(destination, Date.now());
+    return Promise.resolve(s ? { offset: s.top, epoch: s.epoch } : { offset: 0, epoch: EMPTY_EPOCH });
   }
 
   async close(): Promise<void> {
@@ -177,13 +171,21 @@ export class MemoryHistory implements History {
     this.streams.clear();
   }
 
-  /** The live stream of a destination, created (new epoch) when missing or expired. */
+  /** The live stream of a destination, or undefined (an expired one is dropped): reading creates nothing. */
+  private find(destination: string, now: number): Stream | undefined {
+    const s = this.streams.get(destination);
+    if (s === undefined || s.expiresAt > now) return s;
+    this.streams.delete(destination);
+    return undefined;
+  }
+
+  /** The stream a publish appends to, created (new epoch) when missing or expired; append sets its TTL. */
   private stream(destination: string, now: number): Stream {
-    let s = this.streams.get(destination);
-    if (s === undefined || s.expiresAt <= now) {
+    let s = this.find(destination, now);
+    if (s === undefined) {
       s = { epoch: newEpoch(), top: 0, ring: new RingBuffer<BusMessage>(1),
         recent: this.dedupeWindow > 0 ? new RingBuffer(this.dedupeWindow) : undefined,
-        expiresAt: now + this.emptyTtlMs };
+        expiresAt: now };
       this.streams.set(destination, s);
     }
     return s;

@@ -40,8 +40,6 @@ export interface RedisHistoryOptions {
    * delivered again. Default 64; 0 turns it off.
    */
   dedupeWindow?: number;
-  /** TTL of a stream whose epoch was handed out by a read before anything was appended. Default 86400 s. */
-  emptyStreamTtlSeconds?: number;
   /** A command without a reply within this time fails with HistoryUnavailableError (also the wait for the first connection). Default 5000 ms. */
   commandTimeoutMs?: number;
   /** Connection errors reported by ioredis (expected during outages). */
@@ -78,7 +76,6 @@ export class RedisHistory implements History {
   private readonly keyPrefix: string;
   private readonly publishCommand: "publish" | "spublish";
   private readonly trimMode: "=" | "~";
-  private readonly emptyTtlMs: number;
   private readonly timeoutMs: number;
   private readonly dedupeWindow: number;
   private everReady = false;
@@ -95,9 +92,6 @@ export class RedisHistory implements History {
     const trim = options.trim ?? "exact";
     if (trim !== "exact" && trim !== "approximate") throw new HistoryError(`RedisHistory: trim must be "exact" or "approximate", got ${JSON.stringify(trim)}`);
     this.trimMode = trim === "exact" ? "=" : "~";
-    const emptyTtl = options.emptyStreamTtlSeconds ?? 86_400;
-    if (!(typeof emptyTtl === "number" && emptyTtl > 0)) throw new HistoryError(`RedisHistory: emptyStreamTtlSeconds must be > 0, got ${String(emptyTtl)}`);
-    this.emptyTtlMs = Math.ceil(emptyTtl * 1000);
     this.timeoutMs = options.commandTimeoutMs ?? 5000;
     if (!(this.timeoutMs > 0)) throw new HistoryError(`RedisHistory: commandTimeoutMs must be > 0, got ${String(options.commandTimeoutMs)}`);
     this.dedupeWindow = options.dedupeWindow ?? 64;
@@ -194,7 +188,7 @@ export class RedisHistory implements History {
     checkLimit(limit, destination);
     const k = streamKeys(destination, this.keyPrefix, this.channelPrefix);
     const reply = await this.run(`readSince on "${destination}"`, () =>
-      this.scripted.heraldHistoryReadBuffer(k.meta, k.stream, k.recent, String(since.offset), since.epoch, String(limit), newEpoch(), String(this.emptyTtlMs)),
+      this.scripted.heraldHistoryReadBuffer(k.meta, k.stream, k.recent, String(since.offset), since.epoch, String(limit)),
     );
     const latest: StreamPosition = { offset: Number(reply[1]), epoch: reply[0].toString("utf8") };
     const status = reply[2]?.toString("utf8");
@@ -215,7 +209,7 @@ export class RedisHistory implements History {
     checkDestination(destination, "latest");
     const k = streamKeys(destination, this.keyPrefix, this.channelPrefix);
     const reply = await this.run(`latest of "${destination}"`, () =>
-      this.scripted.heraldHistoryReadBuffer(k.meta, k.stream, k.recent, "", "", "1", newEpoch(), String(this.emptyTtlMs)),
+      this.scripted.heraldHistoryReadBuffer(k.meta, k.stream, k.recent, "", "", "1"),
     );
     return { offset: Number(reply[1]), epoch: reply[0].toString("utf8") };
   }

@@ -60,27 +60,23 @@ return {offset, epoch, 0}
 
 /**
  * KEYS: meta, stream, recent ids.
- * ARGV: since offset ("" = only the top), since epoch, limit, epoch to use if the stream is new,
- *       ttl in ms of a stream created by this read.
+ * ARGV: since offset ("" = only the top), since epoch ("" with offset 0: from the start of the
+ *       current epoch), limit.
  * Returns { epoch, top } or { epoch, top, status [, envelopes] } with status
  * "ok" | "epoch-changed" | "too-old"; envelopes are those after `since`, at most `limit`.
+ * Writes nothing: a stream that does not exist reads as epoch "" and top 0 (only publishing
+ * creates a stream, so subscribers cannot fill Redis with keys).
  */
 export const READ_SCRIPT = `
 local meta, stream = KEYS[1], KEYS[2]
 local m = redis.call('HMGET', meta, 'e', 'n')
-local epoch = m[1]
+local epoch = m[1] or ''
 local top = tonumber(m[2]) or 0
-if not epoch then
-  -- Hand out the epoch now: a client starting from {0, epoch} can then recover the first messages.
-  epoch = ARGV[4]
-  top = 0
-  redis.call('DEL', stream, KEYS[3])
-  redis.call('HSET', meta, 'e', epoch)
-  redis.call('PEXPIRE', meta, ARGV[5])
-end
 if ARGV[1] == '' then return {epoch, top} end
 local since = tonumber(ARGV[1])
-if ARGV[2] ~= epoch or since > top then return {epoch, top, 'epoch-changed'} end
+local sinceEpoch = ARGV[2]
+if sinceEpoch == '' and since == 0 then sinceEpoch = epoch end
+if sinceEpoch ~= epoch or since > top then return {epoch, top, 'epoch-changed'} end
 if since == top then return {epoch, top, 'ok', {}} end
 local first = (since + 1) .. '-0'
 local entries = redis.call('XRANGE', stream, first, '+', 'COUNT', ARGV[3])

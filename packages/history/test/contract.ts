@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Bus, BusMessage } from "@herald/bus";
-import { HistoryError, type History, type HistoryOptions } from "../src/index.js";
+import { EMPTY_EPOCH, HistoryError, type History, type HistoryOptions } from "../src/index.js";
 
 /** One implementation under test: the history, and a bus on which a subscriber sees what it publishes. */
 export interface Subject {
@@ -69,25 +69,29 @@ export function historyContract(name: string, make: () => Promise<Subject>, clea
   });
   test.after(cleanup);
 
-  test(`${name}: offsets start at 1 in the epoch latest() handed out, and count up`, async () => {
+  test(`${name}: reading a stream that does not exist creates nothing; from its position { 0, "" } everything published later is recovered`, async () => {
     const d = uniqueDestination();
     const start = await s.history.latest(d);
-    assert.equal(start.offset, 0);
-    assert.equal(typeof start.epoch, "string");
-    assert.ok(start.epoch.length > 0);
-    assert.deepEqual(await s.history.latest(d), start, "a second latest() keeps the epoch");
+    assert.deepEqual(start, { offset: 0, epoch: EMPTY_EPOCH });
+    assert.deepEqual(await s.history.readSince(d, start, 10), { messages: [], complete: true, latest: start });
+    assert.deepEqual(await s.history.readSince(d, { offset: 3, epoch: "gone" }, 10), { messages: [], complete: false, reason: "epoch-changed", latest: start });
+    assert.deepEqual(await s.history.latest(d), start, "still nothing: reads created no stream");
     const a = await s.history.publish(msg(d, "a"), big);
     const b = await s.history.publish(msg(d, "b"), big);
-    assert.deepEqual(a.position, { offset: 1, epoch: start.epoch });
-    assert.deepEqual(b.position, { offset: 2, epoch: start.epoch });
-    assert.deepEqual(await s.history.latest(d), { offset: 2, epoch: start.epoch });
+    const epoch = a.position!.epoch;
+    assert.ok(epoch.length > 0);
+    assert.deepEqual(a.position, { offset: 1, epoch });
+    assert.deepEqual(b.position, { offset: 2, epoch });
+    assert.deepEqual(await s.history.latest(d), { offset: 2, epoch });
 
     const r = await s.history.readSince(d, start, 10);
     assert.equal(r.complete, true);
     assert.equal(r.reason, undefined);
-    assert.deepEqual(r.latest, { offset: 2, epoch: start.epoch });
+    assert.deepEqual(r.latest, { offset: 2, epoch });
     assert.deepEqual(r.messages.map(text), ["a", "b"]);
     assert.deepEqual(r.messages.map((m) => m.position), [a.position, b.position]);
+    // { 0, "" } is only "before the first message": with another offset it is no position of this stream.
+    assert.equal((await s.history.readSince(d, { offset: 1, epoch: EMPTY_EPOCH }, 10)).reason, "epoch-changed");
   });
 
   test(`${name}: readSince returns the messages after the position, whole and in order`, async () => {
@@ -160,6 +164,7 @@ export function historyContract(name: string, make: () => Promise<Subject>, clea
     await sleep(400);
     assert.equal((await s.history.latest(d)).epoch, old.epoch, "still alive 700 ms after the first append");
     await sleep(700);
+    assert.deepEqual(await s.history.latest(d), { offset: 0, epoch: EMPTY_EPOCH }, "expired: as if it never existed");
     const fresh = (await s.history.publish(msg(d, "new"), short)).position!;
     assert.equal(fresh.offset, 1);
     assert.notEqual(fresh.epoch, old.epoch);

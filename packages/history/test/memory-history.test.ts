@@ -8,12 +8,16 @@ const bus = new LocalBus();
 const history = new MemoryHistory(bus);
 historyContract("MemoryHistory", async () => ({ history, bus }), () => history.close());
 
-test("MemoryHistory: expired streams are swept from memory", async () => {
-  const h = new MemoryHistory(new LocalBus(), { sweepIntervalMs: 50, emptyStreamTtlSeconds: 0.1 });
+test("MemoryHistory: expired streams are swept from memory; reading one that does not exist keeps nothing", async () => {
+  const h = new MemoryHistory(new LocalBus(), { sweepIntervalMs: 50 });
   try {
     await h.publish(msg(uniqueDestination(), "x"), { maxMessages: 5, ttlSeconds: 0.1 });
-    await h.latest(uniqueDestination());
-    assert.equal(h.size, 2);
+    for (let i = 0; i < 100; i++) {
+      const d = uniqueDestination();
+      await h.latest(d);
+      await h.readSince(d, { offset: 0, epoch: "" }, 10);
+    }
+    assert.equal(h.size, 1);
     await sleep(300);
     assert.equal(h.size, 0);
   } finally {

@@ -102,7 +102,22 @@ test("RedisHistory: Redis restarted without persistence → the epoch changes", 
   assert.notEqual(after.latest.epoch, before.epoch);
   assert.equal(after.latest.offset, 0);
   const next = (await h.publish(msg(d, "b"), opts)).position!;
-  assert.deepEqual(next, { offset: 1, epoch: after.latest.epoch }, "the epoch handed out by the read is the one publishes use");
+  assert.equal(next.offset, 1);
+  assert.ok(next.epoch !== before.epoch && next.epoch !== "", "a new epoch, made by the publish");
+  // A reader that fell back to { 0, "" } gets all of the new epoch.
+  assert.deepEqual((await h.readSince(d, after.latest, 10)).messages.map((m) => m.position), [next]);
+});
+
+test("RedisHistory: reading destinations that have no stream writes no key", async (t) => {
+  const { h, admin } = await ownHistory(t);
+  const before = await admin.dbsize();
+  for (let i = 0; i < 200; i++) {
+    const d = uniqueDestination("/user/churn/queue/n");
+    assert.deepEqual(await h.latest(d), { offset: 0, epoch: "" });
+    assert.equal((await h.readSince(d, { offset: 0, epoch: "" }, 10)).complete, true);
+    assert.equal((await h.readSince(d, { offset: 5, epoch: "old" }, 10)).reason, "epoch-changed");
+  }
+  assert.equal(await admin.dbsize(), before);
 });
 
 test("RedisHistory: with --appendonly yes the epoch and offsets survive a restart", async (t) => {

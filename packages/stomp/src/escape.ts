@@ -30,6 +30,44 @@ export function escapeHeaderValue(value: string, version: StompVersion): string 
 /** Same rules as values (STOMP 1.2 "Value Encoding" applies to names and values). */
 export const escapeHeaderName = escapeHeaderValue;
 
+// What each version cannot carry, in a name or in a value, so that the receiver reads back
+// exactly what was meant. NUL ends a frame. 1.0 has no escaping: a line feed would start a
+// forged header line (or end the headers, forging the body), a carriage return reads as part
+// of a line end, a colon in a name splits it. 1.1 escapes LF and ":" but has no escape for CR,
+// which many 1.1 readers take as a line end too. 1.2 escapes all of them.
+const UNSAFE_NAME_10 = /[\0\n\r:]/;
+const UNSAFE_VALUE_10 = /[\0\n\r]/;
+const UNSAFE_11 = /[\0\r]/;
+
+/**
+ * True when a header (of a frame whose headers are escaped: SEND, MESSAGE, ... in 1.1/1.2, all
+ * frames in 1.0) can be written for `version` and read back exactly. What a receiver's version
+ * cannot carry is never sent to it: the fan-out leaves such a header out of that receiver's frame.
+ */
+export function canCarryHeader(name: string, value: string, version: StompVersion): boolean {
+  if (version === "1.0") return !UNSAFE_NAME_10.test(name) && !UNSAFE_VALUE_10.test(value);
+  if (version === "1.1") return !UNSAFE_11.test(name) && !UNSAFE_11.test(value);
+  return !name.includes("\0") && !value.includes("\0");
+}
+
+/**
+ * Why a header cannot reach receivers of every version, or undefined when it can (STOMP 1.0
+ * carries the least: what it can carry, every version can).
+ */
+export function headerUnsafeForSomeVersion(name: string, value: string): string | undefined {
+  if (canCarryHeader(name, value, "1.0")) return undefined;
+  const inName = UNSAFE_NAME_10.test(name);
+  const text = inName ? name : value;
+  const why = text.includes("\0")
+    ? "a NUL, which no STOMP version can carry in a header"
+    : text.includes("\r")
+      ? "a carriage return, which STOMP 1.0 and 1.1 cannot carry"
+      : text.includes("\n")
+        ? "a line feed, which STOMP 1.0 cannot carry"
+        : "a colon, which STOMP 1.0 cannot carry in a header name";
+  return `its ${inName ? "name" : "value"} contains ${why}`;
+}
+
 /**
  * Reverses `escapeHeaderValue`. An escape the version does not define (including a
  * trailing lone backslash) is fatal in 1.1/1.2: throws StompCodecError("invalid-escape").

@@ -72,9 +72,9 @@ function ack(c: RawStomp, f: ReturnType<typeof messages>[number], extra: Record<
   c.send(frameText(command, { id, ...extra }));
 }
 
-/** The stored cursor of a durable subscription, "<epoch>:<offset>[:<acked…>]". */
+/** The stored cursor of a durable subscription, "<epoch>:<offset>[:<acked…>]"; a CONNECT client-id owns keys of its own. */
 function cursor(owner: string, field: string): Promise<string | null> {
-  return admin.hget(`herald:cursors:{${owner}}`, field);
+  return admin.hget(owner.startsWith("client-id:") ? `herald:cursors:client-id:{${owner.slice("client-id:".length)}}` : `herald:cursors:{${owner}}`, field);
 }
 
 async function cursorReaches(owner: string, field: string, pattern: RegExp): Promise<void> {
@@ -130,7 +130,7 @@ test("ActiveMQ style: CONNECT client-id + activemq.subscriptionName on a topic w
   await send(sender, "/topic/durable/prices", ["p1", "p2", "p3"]);
   const got = await waitForMessages(first, "p", 3);
   ack(first, got[0]!);
-  await cursorReaches("terminal-7", "/topic/durable/prices|prices", /:1$/);
+  await cursorReaches("client-id:terminal-7", "/topic/durable/prices|prices", /:1$/);
   first.close();
   await send(sender, "/topic/durable/prices", ["p4", "p5"]);
 

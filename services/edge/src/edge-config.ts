@@ -15,6 +15,8 @@ export interface EdgeConfig {
   readonly maxOutboundBytes: number;
   /** Messages a connection may hold unacknowledged (client ack modes) before it is closed. */
   readonly maxUnacked: number;
+  /** Body bytes of those messages, per connection. */
+  readonly maxUnackedBytes: number;
   readonly maxTransactionFrames: number;
   readonly maxTransactionBytes: number;
   readonly slowConsumerPolicy: SlowConsumerPolicy;
@@ -43,6 +45,7 @@ export function edgeConfigFromEnv(env: Env): EdgeConfig {
     maxSubscriptionsPerConnection: readInt(env, "HERALD_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, { min: 1 }),
     maxOutboundBytes: readBytes(env, "HERALD_MAX_OUTBOUND_BYTES", 1024 * 1024),
     maxUnacked: readInt(env, "HERALD_MAX_UNACKED", 1000, { min: 1 }),
+    maxUnackedBytes: readBytes(env, "HERALD_MAX_UNACKED_BYTES", 4 * 1024 * 1024),
     maxTransactionFrames: readInt(env, "HERALD_MAX_TRANSACTION_FRAMES", 1000, { min: 1 }),
     maxTransactionBytes: readBytes(env, "HERALD_MAX_TRANSACTION_BYTES", 1024 * 1024),
     slowConsumerPolicy: readEnum(env, "HERALD_SLOW_CONSUMER_POLICY", ["close", "drop"] as const, "close"),

@@ -29,6 +29,8 @@ export interface EdgeNodeOptions {
   policy?: DestinationPolicy;
   /** Per-connection SEND limiter; returns a message when over the limit. */
   sendLimiter?: (session: StompSession) => string | undefined;
+  /** Per-connection SUBSCRIBE limiter, the same way. */
+  subscribeLimiter?: (session: StompSession) => string | undefined;
   /** Connection limits: per client address from transport open to close, per user from CONNECT to close. */
   admission?: {
     open(address: string): Admission | undefined;
@@ -77,6 +79,7 @@ export class EdgeNode implements SessionServices {
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
       maxOutboundBytes: config.maxOutboundBytes,
       maxUnacked: config.maxUnacked,
+      maxUnackedBytes: config.maxUnackedBytes,
       maxTransactionFrames: config.maxTransactionFrames,
       maxTransactionBytes: config.maxTransactionBytes,
     };
@@ -160,6 +163,10 @@ export class EdgeNode implements SessionServices {
 
   takeSendToken(session: StompSession): string | undefined {
     return this.options.sendLimiter?.(session);
+  }
+
+  takeSubscribeToken(session: StompSession): string | undefined {
+    return this.options.subscribeLimiter?.(session);
   }
 
   sessionConnected(session: StompSession): void {

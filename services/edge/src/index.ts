@@ -18,7 +18,7 @@ export { JwtAuthenticator } from "./security/jwt-authenticator.js";
 export { AclDestinationPolicy } from "./security/acl-policy.js";
 export { ConnectionAdmission, type ConnectionAdmissionLimits } from "./security/connection-admission.js";
 export { TrustedProxies, trustedProxiesFromEnv, normalizeAddress } from "./security/client-address.js";
-export { createSendRateLimiter } from "./security/send-rate-limiter.js";
+export { createFrameRateLimiter } from "./security/frame-rate-limiter.js";
 export { securityMetrics, type SecurityMetrics } from "./security/security-metrics.js";
 export {
   Delivery,

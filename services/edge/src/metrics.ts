@@ -35,6 +35,8 @@ export function edgeMetrics(registry: Registry) {
     errorsSent: counter(registry, "stomp_errors_total", "ERROR frames sent, by kind", ["kind"]),
     upgradesRefused: counter(registry, "upgrades_refused_total", "WebSocket upgrades refused", ["reason"]),
     limitRejections: counter(registry, "limit_rejections_total", "Requests refused by a limit", ["limit"]),
+    // Shared with the destination policy (get-or-create): the session counts the refusals it makes itself.
+    aclDenials: counter(registry, "acl_denials_total", "SUBSCRIBE/SEND refused by the destination policy", ["action"]),
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LocalBus, type BusMessage, type StreamPosition } from "@herald/bus";
 import { MemoryHistory } from "@herald/history";
-import { DurableCursor, decodeCursor, encodeCursor } from "../src/delivery/cursor-store.js";
+import { DurableCursor, MAX_STARTS_PER_OWNER, decodeCursor, encodeCursor } from "../src/delivery/cursor-store.js";
 import { MemoryCursorStore } from "../src/delivery/memory-cursor-store.js";
 import { DeliveryHeaderError, parseDurableName, parseSincePosition } from "../src/delivery/delivery-headers.js";
 import { GapFillingBus } from "../src/delivery/gap-filling-bus.js";
@@ -82,26 +82,29 @@ describe("recovery headers", () => {
   });
 });
 
+/** A user owner, for cursors. */
+const user = (name: string) => ({ kind: "user", name }) as const;
+
 describe("durable cursor", () => {
   test("acks out of order advance the contiguous offset; the state round-trips through the store", async () => {
     const store = new MemoryCursorStore();
-    const c = new DurableCursor(store, "alice", "/user/alice/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const c = new DurableCursor(store, user("alice"), "/user/alice/queue/x|", 10_000, (err) => assert.fail(String(err)));
     for (const o of [2, 4, 1]) c.ack({ epoch: "E", offset: o });
     assert.ok(c.isAcked({ epoch: "E", offset: 1 }) && c.isAcked({ epoch: "E", offset: 2 }) && c.isAcked({ epoch: "E", offset: 4 }));
     assert.ok(!c.isAcked({ epoch: "E", offset: 3 }));
     assert.ok(!c.isAcked({ epoch: "other", offset: 1 }));
     await c.flush();
-    assert.deepEqual(await store.load("alice", "/user/alice/queue/x|"), { epoch: "E", offset: 2, acked: [4] });
-    const again = new DurableCursor(store, "alice", "/user/alice/queue/x|", 10_000, () => undefined);
+    assert.deepEqual(await store.load(user("alice"), "/user/alice/queue/x|"), { epoch: "E", offset: 2, acked: [4] });
+    const again = new DurableCursor(store, user("alice"), "/user/alice/queue/x|", 10_000, () => undefined);
     assert.deepEqual(await again.load(), { epoch: "E", offset: 2 });
     assert.ok(again.isAcked({ epoch: "E", offset: 4 }));
     again.ack({ epoch: "E", offset: 3 });
     await again.flush();
-    assert.deepEqual(await store.load("alice", "/user/alice/queue/x|"), { epoch: "E", offset: 4, acked: [] });
+    assert.deepEqual(await store.load(user("alice"), "/user/alice/queue/x|"), { epoch: "E", offset: 4, acked: [] });
   });
 
   test("an ack of a new epoch starts the cursor over", () => {
-    const c = new DurableCursor(new MemoryCursorStore(), "o", "k", 10_000, () => undefined);
+    const c = new DurableCursor(new MemoryCursorStore(), user("o"), "k", 10_000, () => undefined);
     c.ack({ epoch: "A", offset: 1 });
     c.ack({ epoch: "B", offset: 2 });
     assert.ok(!c.isAcked({ epoch: "B", offset: 1 }));
@@ -111,21 +114,63 @@ describe("durable cursor", () => {
   test("NACK counts are kept in the store: a later cursor of the same subscription continues them; settling forgets them", async () => {
     const store = new MemoryCursorStore();
     const p = { epoch: "E", offset: 3 };
-    const first = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const first = new DurableCursor(store, user("bob"), "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
     await first.load();
     assert.equal(first.nackCount(p), 0);
     assert.equal(await first.countNack(p), 1);
     assert.equal(await first.countNack(p), 2);
-    const second = new DurableCursor(store, "bob", "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
+    const second = new DurableCursor(store, user("bob"), "/user/bob/queue/x|", 10_000, (err) => assert.fail(String(err)));
     await second.load();
     assert.equal(second.nackCount(p), 2, "a new session (or node) sees the count");
     assert.equal(second.nackCount({ epoch: "E", offset: 4 }), 0);
     assert.equal(await second.countNack(p), 3);
-    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 1);
-    assert.equal((await store.nackCounts("bob", "other|")).size, 0, "per subscription");
+    assert.equal((await store.nackCounts(user("bob"), "/user/bob/queue/x|")).size, 1);
+    assert.equal((await store.nackCounts(user("bob"), "other|")).size, 0, "per subscription");
     second.ack(p);
     assert.equal(second.nackCount(p), 0);
-    assert.equal((await store.nackCounts("bob", "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
+    assert.equal((await store.nackCounts(user("bob"), "/user/bob/queue/x|")).size, 0, "a settled message's count is forgotten");
+  });
+
+  test("users and client-ids are separate namespaces: client-id alice reaches nothing of user alice", async () => {
+    const store = new MemoryCursorStore();
+    await store.save(user("alice"), "k", { epoch: "E", offset: 5, acked: [] });
+    await store.countNack(user("alice"), "k", { epoch: "E", offset: 6 });
+    const client = { kind: "client-id", name: "alice" } as const;
+    assert.equal(await store.load(client, "k"), undefined);
+    assert.equal((await store.nackCounts(client, "k")).size, 0);
+    assert.equal((await store.load(user("alice"), "k"))?.offset, 5);
+  });
+
+  test("a subscription nothing reached writes no cursor: only a start, kept for a while and capped per owner; the first delivery stores the cursor", async () => {
+    const store = new MemoryCursorStore();
+    const quiet = new DurableCursor(store, user("q"), "never", 0, (err) => assert.fail(String(err)));
+    await quiet.load();
+    quiet.begin({ epoch: "", offset: 0 }, undefined);
+    await quiet.flush();
+    assert.equal(await store.load(user("q"), "never"), undefined);
+    assert.equal(await store.loadStart(user("q"), "never"), undefined, "nothing remembered without rememberMs");
+
+    const c = new DurableCursor(store, user("q"), "k", 0, (err) => assert.fail(String(err)));
+    assert.equal(await c.load(), undefined);
+    c.begin({ epoch: "", offset: 0 }, 60_000);
+    await c.flush();
+    assert.equal(await store.load(user("q"), "k"), undefined, "no cursor before a delivery");
+    assert.deepEqual(await store.loadStart(user("q"), "k"), { epoch: "", offset: 0, acked: [] });
+    // Coming back: the start is where it resumes.
+    const back = new DurableCursor(store, user("q"), "k", 0, (err) => assert.fail(String(err)));
+    assert.deepEqual(await back.load(), { epoch: "", offset: 0 });
+    back.delivered();
+    back.ack({ epoch: "E", offset: 1 });
+    await back.flush();
+    assert.deepEqual(await store.load(user("q"), "k"), { epoch: "E", offset: 1, acked: [] });
+    assert.equal(await store.loadStart(user("q"), "k"), undefined, "the start is forgotten once the cursor is stored");
+
+    await store.saveStart(user("q"), "brief", { epoch: "E", offset: 1, acked: [] }, 30);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(await store.loadStart(user("q"), "brief"), undefined, "expired");
+    for (let i = 0; i <= MAX_STARTS_PER_OWNER; i++) await store.saveStart(user("churner"), `n${i}`, { epoch: "", offset: 0, acked: [] }, 60_000);
+    assert.equal(await store.loadStart(user("churner"), "n0"), undefined, "the oldest start is dropped past the cap");
+    assert.ok(await store.loadStart(user("churner"), `n${MAX_STARTS_PER_OWNER}`));
   });
 
   test("stored form", () => {
@@ -133,6 +178,7 @@ describe("durable cursor", () => {
     assert.deepEqual(decodeCursor("E1:7"), { epoch: "E1", offset: 7, acked: [] });
     assert.equal(decodeCursor("garbage"), undefined);
     assert.equal(decodeCursor(null), undefined);
+    assert.deepEqual(decodeCursor(encodeCursor({ epoch: "", offset: 0, acked: [] })), { epoch: "", offset: 0, acked: [] }, "a start before the stream existed");
   });
 });
 
@@ -175,6 +221,21 @@ describe("gap filling on the bus", () => {
 });
 
 describe("subscription stream", () => {
+  test("subscribed before the stream existed: a first message with offset > 1 is a hole, re-read from history", async () => {
+    const history = new MemoryHistory(new LocalBus());
+    const D = "/topic/not-yet";
+    const sink = new Collector();
+    const store = new MemoryCursorStore();
+    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, user("early"), "k", 0, () => undefined), rememberStartMs: 60_000 });
+    assert.equal(await s.start(), undefined);
+    assert.equal(history.size, 0, "subscribing created no stream");
+    // Message 1 raced past the fresh subscription; 2 arrives live.
+    const [, second] = await filled(history, D, 2);
+    assert.equal(s.admit(second!), null, "held while 1 is re-read");
+    await waitUntil(() => sink.offsets.length === 2);
+    assert.deepEqual(sink.offsets, [1, 2]);
+  });
+
   test("replay then live, with live messages that arrive during the replay neither lost nor repeated", async () => {
     const history = new MemoryHistory(new LocalBus());
     const D = "/user/bo/queue/x";
@@ -247,9 +308,9 @@ describe("subscription stream", () => {
     const all = await filled(history, D, 6);
     const store = new MemoryCursorStore();
     const epoch = all[0]!.position!.epoch;
-    await store.save("fy", "k", { epoch, offset: 2, acked: [4, 5] });
+    await store.save(user("fy"), "k", { epoch, offset: 2, acked: [4, 5] });
     const sink = new Collector();
-    const cursor = new DurableCursor(store, "fy", "k", 10_000, () => undefined);
+    const cursor = new DurableCursor(store, user("fy"), "k", 10_000, () => undefined);
     const s = stream(history, sink, D, undefined, { cursor, autoAck: false });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [3, 6]);
@@ -261,9 +322,9 @@ describe("subscription stream", () => {
     const all = await filled(history, D, 6);
     const epoch = all[0]!.position!.epoch;
     const store = new MemoryCursorStore();
-    await store.save("ha", "k", { epoch, offset: 6, acked: [] });
+    await store.save(user("ha"), "k", { epoch, offset: 6, acked: [] });
     const sink = new Collector();
-    const cursor = new DurableCursor(store, "ha", "k", 10_000, () => undefined);
+    const cursor = new DurableCursor(store, user("ha"), "k", 10_000, () => undefined);
     const s = stream(history, sink, D, { epoch, offset: 2 }, { cursor });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [3, 4, 5, 6]);
@@ -271,7 +332,7 @@ describe("subscription stream", () => {
     const next = await history.publish(msg(D), OPTIONS);
     assert.equal(s.admit(next), "");
     await s.close();
-    assert.deepEqual(await store.load("ha", "k"), { epoch, offset: 7, acked: [] });
+    assert.deepEqual(await store.load(user("ha"), "k"), { epoch, offset: 7, acked: [] });
   });
 
   test("a new user cursor replays what is retained (the offline user); a new topic cursor starts now", async () => {
@@ -280,16 +341,16 @@ describe("subscription stream", () => {
     await filled(history, D, 4);
     const sink = new Collector();
     const store = new MemoryCursorStore();
-    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, "gu", "k", 10_000, () => undefined), replayRetainedWhenNew: true });
+    const s = stream(history, sink, D, undefined, { cursor: new DurableCursor(store, user("gu"), "k", 10_000, () => undefined), replayRetainedWhenNew: true });
     assert.equal(await s.start(), "complete");
     assert.deepEqual(sink.offsets, [1, 2, 3, 4]);
     await s.close();
-    assert.equal((await store.load("gu", "k"))?.offset, 4, "auto-ack: the replay moved the cursor");
+    assert.equal((await store.load(user("gu"), "k"))?.offset, 4, "auto-ack: the replay moved the cursor");
 
     const T = "/topic/t";
     await filled(history, T, 4);
     const sink2 = new Collector();
-    const s2 = stream(history, sink2, T, undefined, { cursor: new DurableCursor(new MemoryCursorStore(), "x", "k", 10_000, () => undefined) });
+    const s2 = stream(history, sink2, T, undefined, { cursor: new DurableCursor(new MemoryCursorStore(), user("x"), "k", 10_000, () => undefined) });
     assert.equal(await s2.start(), undefined);
     assert.deepEqual(sink2.offsets, []);
   });

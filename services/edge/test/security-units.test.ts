@@ -9,7 +9,7 @@ import { AclDestinationPolicy } from "../src/security/acl-policy.js";
 import { ConnectionAdmission } from "../src/security/connection-admission.js";
 import { normalizeAddress, trustedProxiesFromEnv } from "../src/security/client-address.js";
 import { JwtAuthenticator } from "../src/security/jwt-authenticator.js";
-import { createSendRateLimiter } from "../src/security/send-rate-limiter.js";
+import { createFrameRateLimiter } from "../src/security/frame-rate-limiter.js";
 import { securityMetrics } from "../src/security/security-metrics.js";
 import { edgeSecurityFromEnv } from "../src/security/edge-security.js";
 import { AccessDenied, type ConnectContext } from "../src/session/principal.js";
@@ -17,7 +17,7 @@ import type { StompSession } from "../src/session/session.js";
 
 const logger = createLogger({ level: "silent" });
 const SECRET = randomBytes(32).toString("hex");
-const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
+const sign = (claims: Record<string, unknown>) => new SignJWT({ exp: Math.floor(Date.now() / 1000) + 300, ...claims }).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
 const ctx = (headers: Record<string, string>, query = ""): ConnectContext => ({ remoteAddress: "127.0.0.1", query, header: (n) => headers[n] });
 /** Only what admission and the limiter read from a session. */
 const session = (id: string, remoteAddress = "127.0.0.1") => ({ id, transport: { remoteAddress }, principal: undefined }) as unknown as StompSession;
@@ -149,13 +149,15 @@ describe("TrustedProxies (HERALD_TRUSTED_PROXIES)", () => {
   });
 });
 
-describe("SEND rate limiter", () => {
+describe("frame rate limiter (SEND, SUBSCRIBE)", () => {
   test("one bucket per session: the burst passes, then a message; other sessions unaffected", () => {
-    const take = createSendRateLimiter(1, 3, logger);
-    const s = session("a");
-    for (let i = 0; i < 3; i++) assert.equal(take(s), undefined);
-    assert.match(take(s) ?? "", /more than 1 SEND frames per second \(burst 3\)/);
-    assert.equal(take(session("b")), undefined);
+    for (const command of ["SEND", "SUBSCRIBE"] as const) {
+      const take = createFrameRateLimiter(command, 1, 3, logger);
+      const s = session("a");
+      for (let i = 0; i < 3; i++) assert.equal(take(s), undefined);
+      assert.equal(take(s), `more than 1 ${command} frames per second (burst 3) on this connection`);
+      assert.equal(take(session("b")), undefined);
+    }
   });
 });
 
@@ -212,19 +214,27 @@ describe("JwtAuthenticator", () => {
 
 describe("edgeSecurityFromEnv", () => {
   const deps = () => ({ registry: createRegistry(), logger });
-  test("no JWT key and no rules file: anyone may connect, the built-in rules still decide destinations, limits on", () => {
+  test("no JWT key and no rules file: anyone may connect, the open built-in rules (Spring's simple broker) decide destinations, limits on", () => {
     const s = edgeSecurityFromEnv({}, deps());
     assert.equal(s.authenticator, undefined);
     assert.ok(s.policy instanceof AclDestinationPolicy);
     assert.equal(s.policy.canSend(undefined, "/app/sendMessage"), undefined);
-    assert.match(s.policy.canSend(undefined, "/topic/x") ?? "", /\S/, "clients may not SEND to /topic/** unless a rule allows it");
+    assert.equal(s.policy.canSend(undefined, "/topic/x"), undefined);
+    assert.equal(s.policy.canSend(undefined, "/queue/x"), undefined);
     assert.equal(s.policy.canSubscribe(undefined, "/topic/x"), undefined);
-    assert.ok(s.admission && s.sendLimiter);
+    assert.match(s.policy.canSubscribe(undefined, "/queue/dlq/user/alice/queue/x") ?? "", /dead letters/);
+    assert.ok(s.admission);
+    assert.equal(typeof s.sendLimiter, "function");
+    assert.equal(typeof s.subscribeLimiter, "function");
   });
-  test("a JWT key turns on the authenticator and the built-in rules", () => {
+  test("a JWT key turns on the authenticator and the strict built-in rules", () => {
     const s = edgeSecurityFromEnv({ HERALD_JWT_SECRET: SECRET }, deps());
     assert.ok(s.authenticator instanceof JwtAuthenticator);
     assert.ok(s.policy instanceof AclDestinationPolicy);
+    const bob = { user: "bob", claims: {} };
+    assert.match(s.policy.canSend(bob, "/topic/x") ?? "", /no rule allows it/);
+    assert.match(s.policy.canSubscribe(bob, "/queue/dlq/user/alice/queue/x") ?? "", /dead letters/);
+    assert.equal(s.policy.canSubscribe(bob, "/queue/x"), undefined);
   });
   test("bad limit values are configuration errors naming the variable; limits read elsewhere are not re-read", () => {
     assert.throws(() => edgeSecurityFromEnv({ HERALD_SEND_RATE: "0" }, deps()), /HERALD_SEND_RATE/);

@@ -12,9 +12,21 @@ export interface Authorizer {
   canSend(principal: Principal | undefined, destination: string): Decision;
 }
 
+/**
+ * Destinations under `prefix` are opened only by a rule that names the prefix outright: an allow
+ * rule counts for them only through a pattern whose literal part starts with the prefix
+ * (`/queue/dlq/**` opens `/queue/dlq/…`; `/queue/**` does not). Deny rules apply as usual.
+ */
+export interface ReservedPrefix {
+  readonly prefix: string;
+  /** Said in the refusal: what these destinations are and how to reach them. */
+  readonly description: string;
+}
+
 export interface AuthorizerOptions {
   /** Longest destination accepted; default 1024 characters. */
   readonly maxDestinationLength?: number;
+  readonly reserved?: readonly ReservedPrefix[];
 }
 
 const ALLOWED: Decision = Object.freeze({ allowed: true });
@@ -31,17 +43,23 @@ function ruleLabel(rule: AclRule): string {
  */
 export function createAuthorizer(rules: AclRules = DEFAULT_ACL, opts: AuthorizerOptions = {}): Authorizer {
   const maxLength = opts.maxDestinationLength ?? MAX_DESTINATION_LENGTH;
+  const reservedList = opts.reserved ?? [];
   const decide = (action: "subscribe" | "send", principal: Principal | undefined, destination: string): Decision => {
     const verb = action === "subscribe" ? "SUBSCRIBE" : "SEND";
     const n = normalizeDestination(destination, maxLength);
     // The refused destination is not echoed: it may hold control characters.
     if (!n.ok) return { allowed: false, reason: `${verb} refused: ${n.reason}` };
+    const reserved = reservedList.find((r) => n.destination.startsWith(r.prefix));
     for (const rule of rules.rules) {
       const patterns = action === "subscribe" ? rule.subscribe : rule.send;
-      if (!patterns.some((p) => p.matches(n.destination, principal))) continue;
+      const matching = patterns.filter((p) => p.matches(n.destination, principal));
+      if (matching.length === 0) continue;
       if (!rule.when.every((c) => conditionHolds(c, principal))) continue;
-      return rule.effect === "allow" ? ALLOWED : { allowed: false, reason: `${verb} to ${n.destination} refused by ${ruleLabel(rule)}` };
+      if (rule.effect === "deny") return { allowed: false, reason: `${verb} to ${n.destination} refused by ${ruleLabel(rule)}` };
+      if (reserved && !matching.some((p) => p.literalPrefix.startsWith(reserved.prefix))) continue;
+      return ALLOWED;
     }
+    if (reserved) return { allowed: false, reason: `${verb} to ${n.destination} refused: ${reserved.description}; only a rule whose pattern starts with ${reserved.prefix} opens them` };
     return { allowed: false, reason: `${verb} to ${n.destination} refused: no rule allows it` };
   };
   return {

@@ -44,12 +44,16 @@ function escapeRegExp(s: string): string {
 const isSep = (c: string | undefined): boolean => c === "/" || c === ".";
 
 export class DestinationPattern {
+  /** The pattern up to its first wildcard or placeholder: what it names outright (`/queue/dlq/` of `/queue/dlq/**`). */
+  readonly literalPrefix: string;
   private readonly tokens: readonly Token[];
   private readonly staticRegExp: RegExp | undefined;
   private readonly perPrincipal = new WeakMap<Principal, RegExp | null>();
 
   constructor(readonly source: string) {
     this.tokens = DestinationPattern.parse(source);
+    const first = this.tokens[0];
+    this.literalPrefix = first?.kind === "literal" ? first.text : "";
     this.staticRegExp = this.tokens.some((t) => t.kind === "placeholder") ? undefined : this.build(undefined) ?? undefined;
   }
 

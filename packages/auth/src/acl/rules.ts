@@ -121,10 +121,24 @@ const DEFAULT_RULE_LIST: readonly AclRule[] = [
 ];
 
 /**
- * Used when no rules file is given: anyone may SUBSCRIBE to /topic/**, /queue/**
- * and /user/queue/**, and SEND to /app/**; SEND to /topic/** (or anything else) is refused.
+ * Used when no rules file is given and tokens are checked (a JWT key is set): anyone may
+ * SUBSCRIBE to /topic/**, /queue/** and /user/queue/**, and SEND to /app/**; SEND to
+ * /topic/** (or anything else) is refused.
  */
 export const DEFAULT_ACL: AclRules = { source: "<defaults>", rules: DEFAULT_RULE_LIST };
+
+/**
+ * Used when no rules file is given and no JWT key is set (the open gateway, every connection
+ * anonymous unless HERALD_INSECURE_LOGIN_AS_USER): Spring's simple broker, where clients may
+ * also SEND straight to broker destinations (/topic/**, /queue/**).
+ */
+export const OPEN_ACL: AclRules = {
+  source: "<open defaults>",
+  rules: [
+    DEFAULT_RULE_LIST[0]!,
+    { index: -1, name: "open default: send to application and broker destinations", effect: "allow", subscribe: [], send: ["/app/**", "/topic/**", "/queue/**"].map((p) => new DestinationPattern(p)), when: [] },
+  ],
+};
 
 /** Checks an already-parsed document (`{ rules: [...], defaults?: boolean }`). */
 export function parseAclRules(doc: unknown, source = "<rules>"): AclRules {

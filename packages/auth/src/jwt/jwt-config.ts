@@ -35,6 +35,11 @@ export interface JwtConfig {
   readonly userClaim?: string;
   /** When true, a connection without any token is let in anonymously. Default false. */
   readonly allowAnonymous?: boolean;
+  /**
+   * Tokens without `exp` are refused unless this is set: then they are accepted, and a session
+   * (or refresh) authenticated by one lasts at most this many seconds from when it was presented.
+   */
+  readonly maxSessionWithoutExpSec?: number;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;

@@ -11,6 +11,7 @@ const ENV_NAMES: JwtSettingNames = {
   audience: "HERALD_JWT_AUDIENCE",
   clockTolerance: "HERALD_JWT_CLOCK_TOLERANCE_SEC",
   userClaim: "HERALD_JWT_USER_CLAIM",
+  maxSessionWithoutExp: "HERALD_JWT_NO_EXP_MAX_SESSION_S",
 };
 
 /** Settings that only make sense with a key; setting one without a key is a mistake worth stopping for. */
@@ -20,6 +21,7 @@ const KEY_DEPENDENT = [
   ENV_NAMES.audience,
   ENV_NAMES.clockTolerance,
   ENV_NAMES.userClaim,
+  ENV_NAMES.maxSessionWithoutExp,
 ] as const;
 
 function secretFromEnv(value: string): string | Uint8Array {
@@ -44,6 +46,8 @@ function secretFromEnv(value: string): string | Uint8Array {
  * HERALD_JWT_USER_CLAIM        claim naming the user (default sub)
  * HERALD_JWT_CLOCK_TOLERANCE_SEC  leeway for exp/nbf (default 5)
  * HERALD_ALLOW_ANONYMOUS       true: connections without a token are let in (default false)
+ * HERALD_JWT_NO_EXP_MAX_SESSION_S  unset (default): tokens without exp are refused; N: accepted, the
+ *                              session then lasts at most N s from the CONNECT or refresh that presented it
  */
 export function jwtConfigFromEnv(env: Env): JwtConfig | undefined {
   const secret = readString(env, ENV_NAMES.secret);
@@ -76,6 +80,7 @@ export function jwtConfigFromEnv(env: Env): JwtConfig | undefined {
   const issuer = readList(env, ENV_NAMES.issuer);
   const audience = readList(env, ENV_NAMES.audience);
   const userClaim = readString(env, ENV_NAMES.userClaim);
+  const noExpText = readString(env, ENV_NAMES.maxSessionWithoutExp);
   const config: JwtConfig = {
     key,
     ...(algorithms.length > 0 ? { algorithms } : {}),
@@ -84,6 +89,7 @@ export function jwtConfigFromEnv(env: Env): JwtConfig | undefined {
     ...(userClaim !== undefined ? { userClaim } : {}),
     clockToleranceSec: readInt(env, ENV_NAMES.clockTolerance, 5, { min: 0, max: 3600 }),
     allowAnonymous,
+    ...(noExpText !== undefined ? { maxSessionWithoutExpSec: readInt(env, ENV_NAMES.maxSessionWithoutExp, 0, { min: 1 }) } : {}),
   };
   // Fail at start-up, naming the variable, rather than at the first CONNECT.
   resolveJwtConfig(config, ENV_NAMES);

@@ -23,6 +23,8 @@ export interface ResolvedJwtConfig {
   readonly clockToleranceSec: number;
   readonly userClaim: string;
   readonly allowAnonymous: boolean;
+  /** Undefined: tokens without `exp` are refused. */
+  readonly maxSessionWithoutExpSec?: number;
 }
 
 /** What each setting is called in error messages (config field names, or environment variables). */
@@ -35,6 +37,7 @@ export interface JwtSettingNames {
   readonly audience: string;
   readonly clockTolerance: string;
   readonly userClaim: string;
+  readonly maxSessionWithoutExp: string;
 }
 
 export const FIELD_NAMES: JwtSettingNames = {
@@ -46,6 +49,7 @@ export const FIELD_NAMES: JwtSettingNames = {
   audience: "jwt.audience",
   clockTolerance: "jwt.clockToleranceSec",
   userClaim: "jwt.userClaim",
+  maxSessionWithoutExp: "jwt.maxSessionWithoutExpSec",
 };
 
 function list(v: string | readonly string[] | undefined, name: string): string[] | undefined {
@@ -136,6 +140,10 @@ export function resolveJwtConfig(config: JwtConfig, names: JwtSettingNames = FIE
   const userClaim = config.userClaim ?? DEFAULT_USER_CLAIM;
   if (typeof userClaim !== "string" || userClaim.length === 0) throw new ConfigError(names.userClaim, "must be a non-empty claim name");
 
+  const noExp = config.maxSessionWithoutExpSec;
+  if (noExp !== undefined && (!Number.isSafeInteger(noExp) || noExp < 1))
+    throw new ConfigError(names.maxSessionWithoutExp, `must be a whole number of seconds >= 1, got ${noExp}`);
+
   const issuer = list(config.issuer, names.issuer);
   const audience = list(config.audience, names.audience);
   return {
@@ -146,5 +154,6 @@ export function resolveJwtConfig(config: JwtConfig, names: JwtSettingNames = FIE
     clockToleranceSec: tol,
     userClaim,
     allowAnonymous: config.allowAnonymous ?? false,
+    ...(noExp !== undefined ? { maxSessionWithoutExpSec: noExp } : {}),
   };
 }

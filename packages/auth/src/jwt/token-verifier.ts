@@ -96,7 +96,8 @@ function precheck(token: string, resolved: ResolvedJwtConfig): void {
   if (token.endsWith(".")) throw new AuthError("malformed", "token has no signature");
 }
 
-function principalFrom(payload: JWTPayload, userClaim: string): Principal {
+function principalFrom(payload: JWTPayload, resolved: ResolvedJwtConfig, now: number): Principal {
+  const userClaim = resolved.userClaim;
   const claims = freezeClaims(payload);
   const raw = readClaim(claims, userClaim);
   let user: string | undefined;
@@ -104,7 +105,11 @@ function principalFrom(payload: JWTPayload, userClaim: string): Principal {
   else if (typeof raw === "number" && Number.isSafeInteger(raw)) user = String(raw);
   if (user === undefined)
     throw new AuthError("no-user-claim", raw === undefined ? `token has no "${userClaim}" claim to name the user` : `token claim "${userClaim}" must be a non-empty string`);
-  return typeof payload.exp === "number" ? { user, claims, expiresAt: payload.exp * 1000 } : { user, claims };
+  if (typeof payload.exp === "number") return { user, claims, expiresAt: payload.exp * 1000 };
+  // A token that never expires would give a session that never ends (and a refresh to one would lift an expiry).
+  const maxSec = resolved.maxSessionWithoutExpSec;
+  if (maxSec === undefined) throw new AuthError("no-expiry", 'token has no "exp" claim: tokens must expire');
+  return { user, claims, expiresAt: now + maxSec * 1000 };
 }
 
 /**
@@ -131,7 +136,7 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
     } catch (e) {
       throw translate(e, resolved);
     }
-    return principalFrom(payload, resolved.userClaim);
+    return principalFrom(payload, resolved, Date.now());
   };
 
   return {

@@ -14,6 +14,10 @@ export interface LimitsConfig {
   readonly sendRatePerSec: number;
   /** HERALD_SEND_BURST: SEND frames a connection may send at once (bucket size); default 200. */
   readonly sendBurst: number;
+  /** HERALD_SUBSCRIBE_RATE: SUBSCRIBE frames per second per connection; default 50. */
+  readonly subscribeRatePerSec: number;
+  /** HERALD_SUBSCRIBE_BURST: SUBSCRIBE frames a connection may send at once (a reconnect resubscribing everything); default 200. */
+  readonly subscribeBurst: number;
   /** HERALD_CONNECT_TIMEOUT_MS: time from WebSocket open to a valid CONNECT; default 10 000. */
   readonly connectTimeoutMs: number;
   /** HERALD_MAX_CONNECTIONS: live connections on this node; default 100 000. */
@@ -29,6 +33,8 @@ export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
   maxConnectionsPerAddress: 1000,
   sendRatePerSec: 100,
   sendBurst: 200,
+  subscribeRatePerSec: 50,
+  subscribeBurst: 200,
   connectTimeoutMs: 10_000,
   maxConnections: 100_000,
   apiRatePerSec: 1000,
@@ -48,6 +54,8 @@ export function limitsConfigFromEnv(env: Env): LimitsConfig {
     maxConnectionsPerAddress: readInt(env, "HERALD_MAX_CONNECTIONS_PER_ADDRESS", d.maxConnectionsPerAddress, atLeastOne),
     sendRatePerSec: readInt(env, "HERALD_SEND_RATE", d.sendRatePerSec, atLeastOne),
     sendBurst: readInt(env, "HERALD_SEND_BURST", d.sendBurst, atLeastOne),
+    subscribeRatePerSec: readInt(env, "HERALD_SUBSCRIBE_RATE", d.subscribeRatePerSec, atLeastOne),
+    subscribeBurst: readInt(env, "HERALD_SUBSCRIBE_BURST", d.subscribeBurst, atLeastOne),
     connectTimeoutMs: readInt(env, "HERALD_CONNECT_TIMEOUT_MS", d.connectTimeoutMs, { min: 100 }),
     maxConnections: readInt(env, "HERALD_MAX_CONNECTIONS", d.maxConnections, atLeastOne),
     apiRatePerSec: readInt(env, "HERALD_API_RATE", d.apiRatePerSec, atLeastOne),

@@ -29,9 +29,4 @@ export function deliveryConfigFromEnv(env: Env): DeliveryConfig {
   };
 }
 
-export const DEAD_LETTER_PREFIX = "/queue/dlq/";
-
-/** The dead-letter destination of a bus destination: /queue/dlq/user/alice/queue/orders, /queue/dlq/topic/x. */
-export function deadLetterDestination(busDestination: string): string {
-  return `/queue/dlq${busDestination}`;
-}
+export { DEAD_LETTER_PREFIX, deadLetterDestination } from "../routing/destinations.js";

@@ -2,7 +2,7 @@ import { USER_PREFIX, type BusMessage, type StreamPosition } from "@herald/bus";
 import { PublishRouter, type History, type HistoryPolicy } from "@herald/history";
 import { counter, type Logger, type Registry } from "@herald/observability";
 import type { Bus } from "@herald/bus";
-import { DurableCursor, type CursorStore } from "./cursor-store.js";
+import { DurableCursor, type CursorOwner, type CursorStore } from "./cursor-store.js";
 import { DEAD_LETTER_PREFIX, deadLetterDestination, type DeliveryConfig } from "./delivery-config.js";
 import { DeliveryHeaderError, HEADER } from "./delivery-headers.js";
 import { GapFillingBus } from "./gap-filling-bus.js";
@@ -27,8 +27,8 @@ export interface StreamRequest {
   readonly busDestination: string;
   readonly since: StreamPosition | undefined;
   readonly durableName: string | undefined;
-  /** Who owns durable cursors: the user, else the CONNECT client-id. */
-  readonly owner: string | undefined;
+  /** Who owns durable cursors: the user, else the CONNECT client-id (a namespace of its own). */
+  readonly owner: CursorOwner | undefined;
   readonly autoAck: boolean;
   readonly sink: StreamSink;
 }
@@ -97,7 +97,8 @@ export class Delivery {
       }
       return undefined;
     }
-    const isUser = req.busDestination.startsWith(USER_PREFIX);
+    // A user's own destinations as the client named them: their queues, and their dead letters (/user/queue/dlq/…).
+    const isUser = req.destination.startsWith(USER_PREFIX);
     const isDeadLetters = req.busDestination.startsWith(DEAD_LETTER_PREFIX);
     if (req.durableName !== undefined && req.owner === undefined) {
       throw new DeliveryHeaderError(`a durable subscription needs an authenticated user or a ${HEADER.clientId} header on CONNECT`);
@@ -120,6 +121,7 @@ export class Delivery {
       ...(cursor !== undefined ? { cursor } : {}),
       // A new user cursor gets what waited while the user was away; a new dead-letter reader gets the backlog.
       replayRetainedWhenNew: isUser || isDeadLetters,
+      rememberStartMs: options.ttlSeconds * 1000,
       retainedMax: options.maxMessages,
       recoveryMax: this.o.config.recoveryMax,
       pageSize: this.o.config.pageSize,

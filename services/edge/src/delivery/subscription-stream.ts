@@ -23,6 +23,11 @@ export interface SubscriptionStreamOptions {
   readonly cursor?: DurableCursor;
   /** With a cursor that was never stored: replay what history retains (offline user) instead of starting now. */
   readonly replayRetainedWhenNew: boolean;
+  /**
+   * A new durable subscription that starts now keeps its start this long while nothing reached
+   * it (DurableCursor.begin): coming back within it, it gets everything published since.
+   */
+  readonly rememberStartMs?: number;
   /** Messages the destination's history keeps: where a too-old position falls back to. */
   readonly retainedMax: number;
   /** At most this many messages replayed per SUBSCRIBE. */
@@ -67,12 +72,13 @@ export class SubscriptionStream {
         const stored = await cursor.load();
         from ??= stored;
         if (from === undefined) {
+          // A stream that does not exist yet is { offset 0, epoch "" }: everything of its first epoch comes after.
           const latest = await this.o.history.latest(this.o.busDestination);
           if (this.o.replayRetainedWhenNew) from = { epoch: latest.epoch, offset: Math.max(0, latest.offset - this.o.retainedMax) };
           else this.last = latest;
         }
         // A new cursor starts where this subscription starts: everything before counts as settled.
-        if (stored === undefined) cursor.startAt(from ?? this.last!);
+        cursor.begin(from ?? this.last!, this.o.replayRetainedWhenNew ? undefined : this.o.rememberStartMs);
       }
     } catch (err) {
       this.o.onError?.(err);
@@ -100,7 +106,8 @@ export class SubscriptionStream {
       return null;
     }
     const last = this.last;
-    if (last !== undefined && p.epoch === last.epoch) {
+    // A position taken before the stream existed (epoch "") is offset 0 of whichever epoch comes first.
+    if (last !== undefined && (p.epoch === last.epoch || last.epoch === "")) {
       if (p.offset <= last.offset) return null;
       if (p.offset > last.offset + 1) {
         this.recovering = true;
@@ -125,6 +132,7 @@ export class SubscriptionStream {
   }
 
   private taken(m: BusMessage): string {
+    this.o.cursor?.delivered();
     if (this.o.autoAck && m.position) this.o.cursor?.ack(m.position);
     let h = this.firstHeader;
     this.firstHeader = "";

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { escapeHeaderValue, type StompVersion } from "@herald/stomp";
+import { canCarryHeader, escapeHeaderValue, type StompVersion } from "@herald/stomp";
 import type { BusMessage } from "@herald/bus";
 
 const RESERVED = new Set(["destination", "subscription", "message-id", "content-length", "content-type", "ack"]);
@@ -21,16 +21,22 @@ export class MessageParts {
     this.binary = !isUtf8(message.body);
   }
 
-  /** Header lines after `subscription`, ending with the blank line, for `version`. */
+  /**
+   * Header lines after `subscription`, ending with the blank line, for `version`. A header that
+   * `version` cannot carry (a line feed for STOMP 1.0, a carriage return for 1.0 and 1.1, …) is
+   * left out of that version's frame, never written raw: client SENDs with such headers are
+   * refused, but messages also come from the API, handlers and the queue.
+   */
   headers(version: StompVersion): Buffer {
     const cached = this.byVersion[version];
     if (cached) return cached;
     const m = this.message;
     let s = `destination:${escapeHeaderValue(this.clientDestination, version)}\nmessage-id:${escapeHeaderValue(m.id, version)}\n`;
-    if (m.contentType) s += `content-type:${escapeHeaderValue(m.contentType, version)}\n`;
+    if (m.contentType && canCarryHeader("content-type", m.contentType, version)) s += `content-type:${escapeHeaderValue(m.contentType, version)}\n`;
     if (m.position) s += `herald-offset:${m.position.offset}\nherald-epoch:${escapeHeaderValue(m.position.epoch, version)}\n`;
     for (const k in m.headers) {
-      if (!RESERVED.has(k)) s += `${escapeHeaderValue(k, version)}:${escapeHeaderValue(m.headers[k]!, version)}\n`;
+      const v = m.headers[k]!;
+      if (!RESERVED.has(k) && canCarryHeader(k, v, version)) s += `${escapeHeaderValue(k, version)}:${escapeHeaderValue(v, version)}\n`;
     }
     s += `content-length:${m.body.length}\n\n`;
     const buf = Buffer.from(s, "utf8");

@@ -61,6 +61,12 @@ interface DestinationEntry {
   /** Further groups, by key; allocated when a second group appears. */
   more: Map<string, Group> | undefined;
   size: number;
+  /**
+   * The same bus destination under another client spelling (a user's `/user/queue/dlq/queue/x`
+   * and an operator's `/queue/dlq/user/alice/queue/x`): each MESSAGE names the destination its
+   * subscriber used. Almost always undefined.
+   */
+  next: DestinationEntry | undefined;
 }
 
 function findGroup(entry: DestinationEntry, key: string): Group | undefined {
@@ -100,11 +106,18 @@ export class SubscriptionRegistry {
   }
 
   add(sub: Subscription): void {
-    let entry = this.destinations.get(sub.busDestination);
+    const head = this.destinations.get(sub.busDestination);
+    let entry = head;
+    while (entry !== undefined && entry.clientDestination !== sub.destination) entry = entry.next;
     if (!entry) {
-      entry = { clientDestination: sub.destination, first: undefined, more: undefined, size: 0 };
-      this.destinations.set(sub.busDestination, entry);
-      this.bus.subscribe(sub.busDestination);
+      entry = { clientDestination: sub.destination, first: undefined, more: undefined, size: 0, next: undefined };
+      if (head === undefined) {
+        this.destinations.set(sub.busDestination, entry);
+        this.bus.subscribe(sub.busDestination);
+      } else {
+        entry.next = head.next;
+        head.next = entry;
+      }
     }
     const version = sub.session.version;
     const key = `${version}\u0000${sub.id}`;
@@ -124,7 +137,13 @@ export class SubscriptionRegistry {
   }
 
   remove(sub: Subscription): void {
-    const entry = this.destinations.get(sub.busDestination);
+    const head = this.destinations.get(sub.busDestination);
+    let entry = head;
+    let before: DestinationEntry | undefined;
+    while (entry !== undefined && entry.clientDestination !== sub.destination) {
+      before = entry;
+      entry = entry.next;
+    }
     if (!entry) return;
     const key = `${sub.session.version}\u0000${sub.id}`;
     const group = findGroup(entry, key);
@@ -139,7 +158,10 @@ export class SubscriptionRegistry {
     this.subscriptionTotal--;
     if (group.direct?.size === 0) group.direct = undefined;
     if (group.native === 0 && group.direct === undefined) deleteGroup(entry, group);
-    if (entry.size === 0) {
+    if (entry.size > 0) return;
+    if (before !== undefined) before.next = entry.next;
+    else if (entry.next !== undefined) this.destinations.set(sub.busDestination, entry.next);
+    else {
       this.destinations.delete(sub.busDestination);
       this.bus.unsubscribe(sub.busDestination);
     }
@@ -156,7 +178,9 @@ export class SubscriptionRegistry {
   }
 
   localSubscribers(busDestination: string): number {
-    return this.destinations.get(busDestination)?.size ?? 0;
+    let n = 0;
+    for (let e = this.destinations.get(busDestination); e !== undefined; e = e.next) n += e.size;
+    return n;
   }
 
   private isNative(sub: Subscription): boolean {
@@ -165,13 +189,18 @@ export class SubscriptionRegistry {
 
   /** The hot path: one frame per group, native publish for the sockets that share it. */
   private fanOut(message: BusMessage): void {
-    const entry = this.destinations.get(message.destination);
+    let entry = this.destinations.get(message.destination);
     if (!entry) return;
-    const parts = new MessageParts(message, entry.clientDestination);
-    const more = entry.more;
-    if (entry.first) this.fanOutGroup(entry.first, parts);
-    if (more) for (const group of more.values()) this.fanOutGroup(group, parts);
-    this.observer?.delivered(message, entry.size);
+    let subscribers = 0;
+    do {
+      const parts = new MessageParts(message, entry.clientDestination);
+      const more = entry.more;
+      if (entry.first) this.fanOutGroup(entry.first, parts);
+      if (more) for (const group of more.values()) this.fanOutGroup(group, parts);
+      subscribers += entry.size;
+      entry = entry.next;
+    } while (entry !== undefined);
+    this.observer?.delivered(message, subscribers);
   }
 
   private fanOutGroup(group: Group, parts: MessageParts): void {

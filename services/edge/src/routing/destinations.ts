@@ -30,9 +30,35 @@ export function classify(destination: string): DestinationKind | undefined {
   return undefined;
 }
 
-/** `/user/queue/x` of `user` → bus destination `/user/{user}/queue/x`. */
-export function ownUserBusDestination(user: string, destination: string): string {
-  return userBusDestination(user, destination.slice("/user".length));
+/**
+ * Dead letters: a message NACKed too often moves to `/queue/dlq` + its bus destination
+ * (`/queue/dlq/user/alice/queue/orders`, `/queue/dlq/topic/x`). Only the server writes there.
+ * A user reads their own as `/user/queue/dlq` + the destination they subscribed to without
+ * `/user` (`/user/queue/dlq/queue/orders` for `/user/queue/orders`); anyone else needs a rule
+ * that names `/queue/dlq/` (the edge reserves the prefix in its authorizer).
+ */
+export const DEAD_LETTER_PREFIX = "/queue/dlq/";
+const OWN_DEAD_LETTER_PREFIX = "/user/queue/dlq/";
+
+/** The dead-letter destination of a bus destination. */
+export function deadLetterDestination(busDestination: string): string {
+  return `/queue/dlq${busDestination}`;
+}
+
+/** Destinations only the server writes to (a client SEND there is refused). */
+export function isDeadLetterDestination(destination: string): boolean {
+  return destination.startsWith(DEAD_LETTER_PREFIX) || destination.startsWith(OWN_DEAD_LETTER_PREFIX);
+}
+
+/**
+ * `/user/queue/x` of `user` → bus destination `/user/{user}/queue/x`; `/user/queue/dlq/queue/x`
+ * → the user's dead letters of it, `/queue/dlq/user/{user}/queue/x`. Undefined for a
+ * `/user/queue/dlq/…` that names no user queue.
+ */
+export function ownUserBusDestination(user: string, destination: string): string | undefined {
+  if (!destination.startsWith(OWN_DEAD_LETTER_PREFIX)) return userBusDestination(user, destination.slice("/user".length));
+  const of = destination.slice(OWN_DEAD_LETTER_PREFIX.length - 1);
+  return of.startsWith("/queue/") ? deadLetterDestination(userBusDestination(user, of)) : undefined;
 }
 
 export function clip(s: string, n = 80): string {

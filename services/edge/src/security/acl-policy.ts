@@ -32,7 +32,7 @@ export class AclDestinationPolicy implements DestinationPolicy {
   private check(action: "subscribe" | "send", principal: Principal | undefined, destination: string): string | undefined {
     const n = normalizeDestination(destination);
     if (!n.ok) return n.reason;
-    if (!principal && n.destination.startsWith("/user/")) return "user destinations need an authenticated connection (CONNECT with a token)";
+    if (!principal && n.destination.startsWith("/user/")) return "user destinations need an authenticated user";
     const d = action === "subscribe" ? this.authorizer.canSubscribe(principal, n.destination) : this.authorizer.canSend(principal, n.destination);
     return d.allowed ? undefined : d.reason;
   }

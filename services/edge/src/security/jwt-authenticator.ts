@@ -40,6 +40,10 @@ export class JwtAuthenticator implements Authenticator {
     }
   }
 
+  userHint(): string {
+    return "CONNECT with a token (the passcode header, Authorization: Bearer …, or ?access_token= on the WebSocket URL)";
+  }
+
   describe(): string {
     return `JWT: tokens required${this.verifier.allowAnonymous ? " when present; connections without a token are anonymous (HERALD_ALLOW_ANONYMOUS=true)" : "; connections without a token are refused"}; clock tolerance ${this.verifier.clockToleranceMs} ms`;
   }

@@ -14,6 +14,12 @@ export class OpenAuthenticator implements Authenticator {
     return login ? { user: login, claims: {} } : undefined;
   }
 
+  userHint(): string {
+    return this.insecureLoginAsUser
+      ? "HERALD_INSECURE_LOGIN_AS_USER is on, so CONNECT with a login header naming the user"
+      : "this server has no JWT key, so every connection is anonymous; to try user destinations locally, start it with HERALD_INSECURE_LOGIN_AS_USER=true and CONNECT with a login header naming the user; in production set a JWT key (HERALD_JWT_SECRET, HERALD_JWT_PUBLIC_KEY_FILE or HERALD_JWT_JWKS_URL) so that clients connect with tokens";
+  }
+
   describe(): string {
     return this.insecureLoginAsUser
       ? "open: anonymous connections allowed; HERALD_INSECURE_LOGIN_AS_USER=true takes the CONNECT login header as the user name (development only)"

@@ -28,6 +28,8 @@ export interface Authenticator {
   refresh?(current: Principal | undefined, token: string): Promise<Principal>;
   /** Said once at start-up, so operators see how connections are authenticated. */
   describe(): string;
+  /** For a client without a user that asked for a user destination: what gives a connection a user here. */
+  userHint?(): string;
 }
 
 /** Decides which destinations a principal may SUBSCRIBE or SEND to. */

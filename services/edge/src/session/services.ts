@@ -17,6 +17,8 @@ export interface SessionConfig {
   readonly maxOutboundBytes: number;
   /** Unacknowledged messages held per connection (they are kept for NACK redelivery). */
   readonly maxUnacked: number;
+  /** Their body bytes in all, per connection (HERALD_MAX_UNACKED_BYTES). */
+  readonly maxUnackedBytes: number;
   /** What a connection's open transactions may hold in all until COMMIT: frames, and SEND body bytes. */
   readonly maxTransactionFrames: number;
   readonly maxTransactionBytes: number;
@@ -57,6 +59,8 @@ export interface SessionServices {
   admit(session: StompSession, principal: Principal | undefined): Admission | undefined;
   /** SEND rate limit; a message when the session is over its rate. */
   takeSendToken(session: StompSession): string | undefined;
+  /** SUBSCRIBE rate limit; a message when the session is over its rate. */
+  takeSubscribeToken(session: StompSession): string | undefined;
   sessionConnected(session: StompSession): void;
   sessionClosed(session: StompSession, reason: DisconnectReason, wasConnected: boolean): void;
   subscriptionsChanged(): void;

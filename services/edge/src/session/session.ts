@@ -2,6 +2,7 @@ import {
   StompCodecError,
   StompParser,
   header,
+  headerUnsafeForSomeVersion,
   serializeFrame,
   HEARTBEAT_EOL,
   type ClientCommand,
@@ -16,7 +17,7 @@ import type { Logger } from "@herald/observability";
 import type { AckMode, Subscription, SubscriberSession } from "../fanout/subscription-registry.js";
 import { MessageParts, messagePrefix } from "../fanout/message-frame.js";
 import { DeliveryHeaderError, HEADER, parseDurableName, parseSincePosition } from "../delivery/delivery-headers.js";
-import { checkDestinationSyntax, classify, clip, ownUserBusDestination } from "../routing/destinations.js";
+import { checkDestinationSyntax, classify, clip, isDeadLetterDestination, ownUserBusDestination } from "../routing/destinations.js";
 import type { OutgoingMessage } from "../routing/app-handlers.js";
 import { negotiateHeartbeat, parseHeartbeatHeader, SILENCE_TOLERANCE, type NegotiatedHeartbeat } from "./heartbeat.js";
 import { AccessDenied, type ConnectContext, type Principal } from "./principal.js";
@@ -65,6 +66,23 @@ interface Transaction {
   bytes: number;
 }
 
+/**
+ * Messages a connection holds until ACK or NACK, by ack id, with their body bytes in all: both
+ * are bounded (HERALD_MAX_UNACKED, HERALD_MAX_UNACKED_BYTES). Removal goes through settle().
+ */
+class PendingAcks extends Map<string, PendingAck> {
+  bytes = 0;
+
+  hold(key: string, p: PendingAck): void {
+    this.set(key, p);
+    this.bytes += p.message.body.byteLength;
+  }
+
+  settle(key: string, p: PendingAck): void {
+    if (this.delete(key)) this.bytes -= p.message.body.byteLength;
+  }
+}
+
 /** A connection's open transactions, with what they hold in all, so buffering stays bounded. */
 class OpenTransactions extends Map<string, Transaction> {
   frames = 0;
@@ -78,6 +96,7 @@ class StompFailure extends Error {
     readonly detail: string,
     readonly kind: DisconnectReason = "protocol-error",
     readonly headers: ReadonlyArray<[string, string]> = [],
+    readonly closeCode: number = CloseCode.normal,
   ) {
     super(message);
   }
@@ -96,7 +115,7 @@ export class StompSession implements SubscriberSession {
   private readonly subs = new Map<string, Subscription>();
   // Allocated on first use (most connections never use them): a connection costs memory while it is open.
   private txMap: OpenTransactions | undefined;
-  private ackMap: Map<string, PendingAck> | undefined;
+  private ackMap: PendingAcks | undefined;
   private queued: ClientFrame[] | undefined;
   /** The tail of the receipt chain while something is pending; undefined when idle. */
   private receipts: Promise<void> | undefined;
@@ -130,8 +149,8 @@ export class StompSession implements SubscriberSession {
     return (this.txMap ??= new OpenTransactions());
   }
 
-  private get pendingAcks(): Map<string, PendingAck> {
-    return (this.ackMap ??= new Map());
+  private get pendingAcks(): PendingAcks {
+    return (this.ackMap ??= new PendingAcks());
   }
 
   // A method, so TypeScript does not narrow the state across calls that change it.
@@ -155,8 +174,24 @@ export class StompSession implements SubscriberSession {
       if (!(err instanceof StompCodecError)) throw err;
       const overLimit = err.code === "frame-too-large" || err.code === "too-many-headers" || err.code === "header-line-too-long";
       if (overLimit) this.limitRefused(err.code, err.message);
+      if (err.code === "frame-too-large") {
+        // STOMP 1.2 "Size Limits": an ERROR, then close (1009, "message too big").
+        const limit = this.services.config.maxFrameBytes;
+        this.fail(new StompFailure("frame too large", `frames may be at most ${limit} bytes (HERALD_MAX_FRAME_BYTES): ${err.message}`, "limit", [], CloseCode.tooBig));
+        return;
+      }
       this.fail(new StompFailure(`malformed frame: ${err.code}`, err.message, overLimit ? "limit" : "protocol-error"));
     }
+  }
+
+  /**
+   * The transport cut a message over its own cap before a byte of it could be read (uWebSockets.js
+   * closes such a socket itself, so no ERROR can go out): counted and logged as an oversized frame.
+   */
+  messageTooLarge(capBytes: number): void {
+    if (this.state === "closed") return;
+    this.limitRefused("frame-too-large", `a WebSocket message over ${capBytes} bytes, closed by the transport before it could be answered`);
+    this.onClose("limit");
   }
 
   // A prototype method called with this session as `this`: no closure per connection.
@@ -220,13 +255,21 @@ export class StompSession implements SubscriberSession {
   private emit(sub: Subscription, parts: MessageParts, prefix: Buffer, extra: string, redeliveries: number): void {
     if (sub.ack !== "auto") {
       // Each unacknowledged message is held in memory: a client that never ACKs must not grow the node.
-      if (this.pendingAcks.size >= this.services.config.maxUnacked) {
-        this.limitRefused("unacked", `${this.pendingAcks.size} messages unacknowledged`);
-        this.closeWithError("too many unacknowledged messages", `at most ${this.services.config.maxUnacked} messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
+      const pending = this.pendingAcks;
+      const { maxUnacked, maxUnackedBytes } = this.services.config;
+      if (pending.size >= maxUnacked) {
+        this.limitRefused("unacked", `${pending.size} messages unacknowledged`);
+        this.closeWithError("too many unacknowledged messages", `at most ${maxUnacked} messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
+        return;
+      }
+      // By bytes too (one message always fits): large bodies would reach the count limit only at gigabytes.
+      if (pending.size > 0 && pending.bytes + parts.message.body.byteLength > maxUnackedBytes) {
+        this.limitRefused("unacked-bytes", `${pending.bytes} bytes unacknowledged`);
+        this.closeWithError("too many unacknowledged bytes", `at most ${maxUnackedBytes} bytes of messages may wait for ACK or NACK on one connection; durable subscriptions get the rest again after reconnecting`, "limit", CloseCode.policyViolation);
         return;
       }
       const ackId = `${this.id}-${++this.ackSeq}`;
-      this.pendingAcks.set(this.version === "1.2" ? ackId : `${parts.message.id}\u0000${sub.id}`, { sub, messageId: parts.message.id, message: parts.message, redeliveries });
+      pending.hold(this.version === "1.2" ? ackId : `${parts.message.id}\u0000${sub.id}`, { sub, messageId: parts.message.id, message: parts.message, redeliveries });
       if (this.version === "1.2") extra += `ack:${ackId}\n`;
     }
     this.sendRaw(parts.frame(prefix, this.version, extra), parts.binary);
@@ -385,6 +428,12 @@ export class StompSession implements SubscriberSession {
     if (!(ACK_MODES as readonly string[]).includes(ackHeader)) {
       throw new StompFailure("invalid ack mode", `ack must be auto, client or client-individual, got "${clip(ackHeader)}"`);
     }
+    // Each SUBSCRIBE costs state on the node (and may read history): churn is bounded like SEND.
+    const limited = this.services.takeSubscribeToken(this);
+    if (limited) {
+      this.limitRefused("subscribe-rate", limited);
+      throw new StompFailure("subscribe rate exceeded", limited, "limit");
+    }
     if (this.subs.size >= this.services.config.maxSubscriptionsPerConnection) {
       this.limitRefused("subscriptions", `over ${this.services.config.maxSubscriptionsPerConnection} subscriptions`);
       throw new StompFailure("too many subscriptions", `at most ${this.services.config.maxSubscriptionsPerConnection} subscriptions per connection`, "limit");
@@ -434,7 +483,8 @@ export class StompSession implements SubscriberSession {
         busDestination,
         since,
         durableName,
-        owner: this.principal?.user ?? this.clientId,
+        // Users and client-ids are separate namespaces: `client-id:alice` never reaches user alice's cursors.
+        owner: this.principal ? { kind: "user", name: this.principal.user } : this.clientId !== undefined ? { kind: "client-id", name: this.clientId } : undefined,
         autoAck: ack === "auto",
         sink: {
           send: (message, extra) => {
@@ -466,7 +516,7 @@ export class StompSession implements SubscriberSession {
       case "queue":
         break;
       case "user-own":
-        if (!this.principal) throw new StompFailure("access denied", `${clip(destination)} is a user destination and this connection has no authenticated user`, "auth-failure");
+        if (!this.principal) this.refuse("subscribe", destination, this.noUser(destination));
         break;
       case "user-other":
         break; // refused below, by the rules or else here
@@ -482,7 +532,28 @@ export class StompSession implements SubscriberSession {
       this.services.onAclDenial("subscribe", destination, this.principal);
       throw new StompFailure("access denied", `not allowed to subscribe to ${clip(destination)}: ${refused}`, "auth-failure");
     }
-    return kind === "user-own" ? ownUserBusDestination(this.principal!.user, destination) : destination;
+    if (kind !== "user-own") return destination;
+    const own = ownUserBusDestination(this.principal!.user, destination);
+    if (own === undefined) {
+      throw new StompFailure("invalid destination", `${clip(destination)} names no queue: the dead letters of /user/queue/<name> are at /user/queue/dlq/queue/<name>`);
+    }
+    return own;
+  }
+
+  /**
+   * Refuses a destination the session itself turns away (no user; server-only destinations):
+   * counted and logged like the rules' refusals, then an ERROR.
+   */
+  private refuse(action: "subscribe" | "send", destination: string, detail: string): never {
+    this.services.metrics.aclDenials.inc({ action });
+    this.services.onAclDenial(action, destination, this.principal);
+    throw new StompFailure("access denied", detail, "auth-failure");
+  }
+
+  /** Why a connection without a user cannot have a user destination, and what would give it one. */
+  private noUser(destination: string): string {
+    const how = this.services.authenticator.userHint?.() ?? "connect as an authenticated user";
+    return `${clip(destination)} is a user destination and this connection has no authenticated user: ${how}`;
   }
 
   private onUnsubscribe(frame: ClientFrame): void {
@@ -497,7 +568,7 @@ export class StompSession implements SubscriberSession {
   private removeSubscription(sub: Subscription): void {
     this.subs.delete(sub.id);
     this.services.registry.remove(sub);
-    for (const [k, p] of this.pendingAcks) if (p.sub === sub) this.pendingAcks.delete(k);
+    for (const [k, p] of this.pendingAcks) if (p.sub === sub) this.pendingAcks.settle(k, p);
     void sub.stream?.close();
   }
 
@@ -515,15 +586,20 @@ export class StompSession implements SubscriberSession {
         `${clip(destination)} is handled by the application, which cannot take part in a transaction; SEND it without the transaction header`,
       );
     }
-    if (destination === REFRESH_DESTINATION) {
-      this.onRefresh(frame);
-      return;
-    }
+    // Every SEND counts, token refreshes too: each one costs a signature check.
     const limited = this.services.takeSendToken(this);
     if (limited) {
       this.services.metrics.limitRejections.inc({ limit: "send-rate" });
       throw new StompFailure("send rate exceeded", limited, "limit");
     }
+    if (destination === REFRESH_DESTINATION) {
+      this.onRefresh(frame);
+      return;
+    }
+    this.checkSendHeaders(frame);
+    // Dead letters are what the server moved there: a client must not be able to forge one.
+    if (isDeadLetterDestination(destination)) this.refuse("send", destination, `${clip(destination)} holds dead letters, which only the server writes`);
+    if (!this.principal && classify(destination) === "user-own") this.refuse("send", destination, this.noUser(destination));
     const refused = this.services.policy.canSend(this.principal, destination);
     if (refused) {
       this.services.onAclDenial("send", destination, this.principal);
@@ -556,8 +632,8 @@ export class StompSession implements SubscriberSession {
       case "user-other":
         return destination;
       case "user-own":
-        if (!this.principal) throw new StompFailure("access denied", `${clip(destination)} is a user destination and this connection has no authenticated user`, "auth-failure");
-        return ownUserBusDestination(this.principal.user, destination);
+        // Refused earlier without a user (onSend); dead letters are never a SEND target.
+        return ownUserBusDestination(this.principal!.user, destination)!;
       default:
         throw new StompFailure("unknown destination", `unknown destination prefix in ${clip(destination)}; use /app/, /topic/, /queue/ or /user/`);
     }
@@ -581,6 +657,20 @@ export class StompSession implements SubscriberSession {
       await handler(msg, this.services.appContext);
     };
     return run();
+  }
+
+  /**
+   * A SEND's headers go out to subscribers of every STOMP version: one a 1.0 or 1.1 subscriber
+   * could not read back exactly (a line feed or carriage return from a 1.2 `\n`/`\r` escape, a
+   * colon in a name) would forge header lines or a body there, so it is refused here. `herald-*`
+   * headers are the server's (positions, recovery, redelivery, dead letters): a client cannot set them.
+   */
+  private checkSendHeaders(frame: ClientFrame): void {
+    for (const [name, value] of frame.headers) {
+      if (name !== "content-type" && SEND_RESERVED.has(name)) continue;
+      const why = name.startsWith("herald-") ? "headers starting with herald- are set by the server" : headerUnsafeForSomeVersion(name, value);
+      if (why !== undefined) throw new StompFailure("invalid header", `SEND header "${clip(JSON.stringify(name).slice(1, -1))}" refused: ${why}`);
+    }
   }
 
   private outgoing(frame: ClientFrame, contentType: string | undefined): OutgoingMessage {
@@ -654,7 +744,7 @@ export class StompSession implements SubscriberSession {
     const pending = this.pendingAcks.get(key);
     if (!pending) return; // already acknowledged or cumulative: harmless
     if (nack) {
-      this.pendingAcks.delete(key);
+      this.pendingAcks.settle(key, pending);
       this.onNack(pending);
       return;
     }
@@ -662,13 +752,13 @@ export class StompSession implements SubscriberSession {
       // Cumulative: every earlier message of the subscription is settled too.
       for (const [k, p] of this.pendingAcks) {
         if (p.sub === pending.sub) {
-          this.pendingAcks.delete(k);
+          this.pendingAcks.settle(k, p);
           this.settled(p);
         }
         if (k === key) break;
       }
     } else {
-      this.pendingAcks.delete(key);
+      this.pendingAcks.settle(key, pending);
       this.settled(pending);
     }
   }
@@ -876,7 +966,7 @@ export class StompSession implements SubscriberSession {
     this.services.metrics.errorsSent.inc({ kind: failure.kind });
     this.services.logger.debug({ session: this.id, error: failure.message, detail: failure.detail }, "closing session with ERROR");
     this.sendFrame("ERROR", headers, failure.detail);
-    this.terminate(failure.kind, CloseCode.normal, failure.message);
+    this.terminate(failure.kind, failure.closeCode, failure.message);
   }
 
   private terminate(reason: DisconnectReason, code: number, text: string): void {

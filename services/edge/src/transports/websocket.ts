@@ -105,12 +105,27 @@ function sharedOffered(offered: StompVersion[] | undefined): readonly StompVersi
   return offeredLists.get(key);
 }
 
+/**
+ * The largest WebSocket message read. uWebSockets.js closes a socket that sends more before
+ * anything of the message reaches us (no ERROR possible), so the cap is well above the STOMP frame
+ * limit: an oversized frame up to it is read and answered with ERROR "frame too large" by the
+ * session's parser, which stops at HERALD_MAX_FRAME_BYTES. What uWS buffers per socket stays
+ * bounded by the cap, like the outbound buffer by HERALD_MAX_OUTBOUND_BYTES.
+ */
+export function webSocketMessageCap(maxFrameBytes: number): number {
+  return maxFrameBytes + 1024 * 1024;
+}
+
+/** What uWebSockets.js says when it closes a socket for a message over maxPayloadLength. */
+const TOO_BIG = "Received too big message";
+
 /** Raw STOMP over WebSocket at `config.path`. */
 export function mountStompWebSocket(uws: Uws, app: TemplatedApp, node: EdgeNode, config: EdgeConfig): void {
   const decoder = new TextDecoder();
+  const cap = webSocketMessageCap(config.maxFrameBytes);
   app.ws<UpgradeData>(config.path, {
     compression: uws.DISABLED,
-    maxPayloadLength: config.maxFrameBytes + 1024,
+    maxPayloadLength: cap,
     // Hard stop in C++; the node's sweep closes consumers over the soft limit with an ERROR first.
     maxBackpressure: config.slowConsumerPolicy === "close" ? config.maxOutboundBytes * 2 : config.maxOutboundBytes,
     closeOnBackpressureLimit: 0,
@@ -156,9 +171,10 @@ export function mountStompWebSocket(uws: Uws, app: TemplatedApp, node: EdgeNode,
       const session = ws.getUserData().t.session;
       if (session) ws.cork(() => session.onData(new Uint8Array(message)));
     },
-    close: (ws) => {
+    close: (ws, code, message) => {
       const { t, r: refused } = ws.getUserData();
       t.closed = true;
+      if (code === 1006 && t.session && decoder.decode(message) === TOO_BIG) t.session.messageTooLarge(cap);
       t.session?.onClose("client-close");
       if (!refused) node.transportClosed(t.remoteAddress);
     },

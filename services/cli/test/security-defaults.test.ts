@@ -1,7 +1,8 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { HeraldProcess, frameText, waitFor } from "@herald/testkit";
+import { frameText, waitFor } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 import { Peer, bodyOf, metric, nowSec, signJwt } from "./security-helpers.js";
 

@@ -1,7 +1,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { HeraldProcess, RawStomp, frameText, waitFor } from "@herald/testkit";
+import { RawStomp, frameText, waitFor } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 import { metric } from "./security-helpers.js";
 

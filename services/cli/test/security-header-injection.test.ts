@@ -2,7 +2,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Versions, type Client, type IMessage } from "@stomp/stompjs";
 import { createBus, whenBusUp, type Bus } from "@herald/bus";
-import { HeraldProcess, Inbox, RawStomp, RedisServer, connectStomp, frameText } from "@herald/testkit";
+import { Inbox, RawStomp, RedisServer, connectStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 
 // Header injection across STOMP versions, with real @stomp/stompjs clients speaking 1.0, 1.1

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { HeraldProcess, RawStomp, frameText } from "@herald/testkit";
+import { RawStomp, frameText } from "@herald/testkit";
+import { HeraldProcess } from "./herald-process.js";
 import { header } from "@herald/stomp";
 import { errorsOf, receiptFrame } from "./delivery-helpers.js";
 import { metric } from "./security-helpers.js";
